@@ -1,0 +1,3 @@
+module github.com/gotutor/tutor/lessons
+
+go 1.26

@@ -1,0 +1,4 @@
+package lesson
+
+// Work returns the answer.
+func Work() int { return 42 }

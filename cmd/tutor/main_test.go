@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gotutor/tutor/checker"
+	"github.com/gotutor/tutor/lessons"
+)
+
+// tutorBin is the real binary, built once by TestMain.
+var tutorBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tutor-cli-test-")
+	if err != nil {
+		panic(err)
+	}
+	tutorBin = filepath.Join(dir, "tutor")
+	if out, err := exec.Command("go", "build", "-o", tutorBin, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.RemoveAll(dir)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// tutor runs the binary with TUTOR_WORKSPACE=ws and returns stdout, stderr
+// and the exit code.
+func tutor(t *testing.T, ws string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(tutorBin, args...)
+	cmd.Env = append(os.Environ(), "TUTOR_WORKSPACE="+ws)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run tutor %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func course(t *testing.T) *lessons.Course {
+	t.Helper()
+	c, err := lessons.Load(lessons.Embedded(), "lessons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestUsageErrors(t *testing.T) {
+	ws := t.TempDir()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate" (valid: serve, init,`},
+		{[]string{"list", "--frob"}, "list: unknown flag -frob (valid flags: --json, --workspace)"},
+		{[]string{"check", "99"}, `unknown lesson "99" (valid: 01-measure, 02-event-loop`},
+		{[]string{"hint"}, "hint needs exactly one lesson ID, e.g. `tutor hint 02`"},
+		{[]string{"check", "02"}, "no workspace at "},
+	}
+	for _, tt := range tests {
+		out, errOut, code := tutor(t, filepath.Join(ws, "none"), tt.args...)
+		if code != 2 || !strings.Contains(errOut, tt.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("tutor %v: exit %d, stderr %q, stdout %q; want exit 2 and one line containing %q", tt.args, code, errOut, out, tt.want)
+		}
+	}
+}
+
+// TestEndToEnd drives the acceptance path of the foundation issue through
+// the real binary against a temporary workspace.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs checks")
+	}
+	c := course(t)
+	ws := filepath.Join(t.TempDir(), "ws")
+	l, err := c.Lesson("02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(ws, l.ID, l.Files[0])
+
+	out, errOut, code := tutor(t, ws, "init", "--no-warm")
+	if code != 0 || !strings.Contains(out, "Created your workspace") {
+		t.Fatalf("init: exit %d, %s %s", code, out, errOut)
+	}
+
+	// list --json
+	out, _, code = tutor(t, ws, "list", "--json")
+	var list []lessonJSON
+	if err := json.Unmarshal([]byte(out), &list); err != nil || code != 0 {
+		t.Fatalf("list --json: exit %d, %v: %s", code, err, out)
+	}
+	if len(list) != len(c.Lessons) || list[1].ID != l.ID || list[1].Status != "not-started" || list[1].Files[0] != l.ID+"/"+l.Files[0] {
+		t.Errorf("list --json = %+v", list)
+	}
+
+	// The starter fails, with the numbers.
+	res, code := checkJSON(t, ws, "02")
+	if code != 1 || res.Verdict != checker.Fail {
+		t.Fatalf("check 02 on the starter: exit %d, verdict %s, want 1 and fail: %+v", code, res.Verdict, res)
+	}
+	if !strings.Contains(failing(res), "allows") {
+		t.Errorf("failure message %q does not state the bound", failing(res))
+	}
+
+	// The reference solution, written by hand (not through the tutor), passes.
+	if err := os.WriteFile(file, l.Solution().Files[l.Files[0]], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res, code := checkJSON(t, ws, "02-event-loop"); code != 0 || res.Verdict != checker.Pass {
+		t.Fatalf("check with the solution: exit %d, %+v", code, res)
+	}
+	out, _, _ = tutor(t, ws, "list")
+	if !strings.Contains(out, "✓ "+l.ID) {
+		t.Errorf("list after passing does not mark %s passed:\n%s", l.ID, out)
+	}
+
+	// A syntax error is a build error in the learner's file, at the right line.
+	src := l.Solution().Files[l.Files[0]]
+	broken := append(append([]byte{}, src...), []byte("\nfunc broken() {\n")...)
+	if err := os.WriteFile(file, broken, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, code = checkJSON(t, ws, "02")
+	if code != 1 || res.Verdict != checker.BuildError || len(res.BuildErrors) == 0 {
+		t.Fatalf("check with a syntax error: exit %d, %+v", code, res)
+	}
+	if be := res.BuildErrors[0]; be.File != l.ID+"/"+l.Files[0] || be.Line < bytes.Count(src, []byte("\n"))+1 {
+		t.Errorf("build error = %+v, want %s at or after line %d", be, l.ID+"/"+l.Files[0], bytes.Count(src, []byte("\n"))+1)
+	}
+
+	// hint: one at a time, remembered.
+	out1, _, _ := tutor(t, ws, "hint", "02")
+	out2, _, _ := tutor(t, ws, "hint", "02")
+	if !strings.Contains(out1, "Hint 1 of") || !strings.Contains(out2, "Hint 2 of") {
+		t.Errorf("hints: %q then %q", out1, out2)
+	}
+
+	// reset backs up, undo restores.
+	out, _, code = tutor(t, ws, "reset", "02")
+	if code != 0 || !strings.Contains(out, ".tutor/backups/") {
+		t.Fatalf("reset: exit %d, %s", code, out)
+	}
+	if b, _ := os.ReadFile(file); !bytes.Equal(b, l.Starter().Files[l.Files[0]]) {
+		t.Error("reset did not restore the starter")
+	}
+	if _, _, code = tutor(t, ws, "reset", "--undo", "02"); code != 0 {
+		t.Fatalf("reset --undo: exit %d", code)
+	}
+	if b, _ := os.ReadFile(file); !bytes.Equal(b, broken) {
+		t.Error("undo did not bring the learner's file back")
+	}
+
+	// init again keeps the learner's file.
+	tutor(t, ws, "init", "--no-warm")
+	if b, _ := os.ReadFile(file); !bytes.Equal(b, broken) {
+		t.Error("init overwrote the learner's file")
+	}
+
+	// solution: refused before passing (lesson 01 is not passed), then forced.
+	if _, errOut, code := tutor(t, ws, "solution", "01"); code != 2 || !strings.Contains(errOut, "has not passed yet") {
+		t.Errorf("solution 01 before passing: exit %d, %s", code, errOut)
+	}
+	if out, _, code := tutor(t, ws, "solution", "01", "--force"); code != 0 || !strings.Contains(out, "reference solution") {
+		t.Errorf("solution 01 --force: exit %d, %s", code, out)
+	}
+}
+
+func checkJSON(t *testing.T, ws string, args ...string) (checker.Result, int) {
+	t.Helper()
+	out, errOut, code := tutor(t, ws, append([]string{"check", "--json"}, args...)...)
+	var res checker.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("check --json %v: exit %d, %v\nstdout: %s\nstderr: %s", args, code, err, out, errOut)
+	}
+	for _, leak := range []string{"zz_tutor", "check_test.go", "gotutor/files"} {
+		if strings.Contains(out, leak) || strings.Contains(errOut, leak) {
+			t.Errorf("output reveals a hidden check path (%q): %s", leak, out)
+		}
+	}
+	return res, code
+}
+
+func failing(r checker.Result) string {
+	for _, c := range r.Checks {
+		if !c.Passed {
+			return c.Message
+		}
+	}
+	return ""
+}
+
+// TestWatchJSON saves a lesson file twice within 300 ms while `tutor watch
+// --json` runs: it must report one result, for the second version.
+func TestWatchJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs checks")
+	}
+	c := course(t)
+	l, _ := c.Lesson("02")
+	ws := filepath.Join(t.TempDir(), "ws")
+	if _, _, code := tutor(t, ws, "init", "--no-warm"); code != 0 {
+		t.Fatal("init failed")
+	}
+	cmd := exec.Command(tutorBin, "watch", "--json")
+	cmd.Env = append(os.Environ(), "TUTOR_WORKSPACE="+ws)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	events := make(chan watchEvent, 100)
+	go func() { // ends when the process's stdout closes
+		dec := json.NewDecoder(stdout)
+		for {
+			var ev watchEvent
+			if err := dec.Decode(&ev); err != nil {
+				close(events)
+				return
+			}
+			events <- ev
+		}
+	}()
+	next := func(d time.Duration) (watchEvent, bool) {
+		select {
+		case ev, ok := <-events:
+			return ev, ok
+		case <-time.After(d):
+			return watchEvent{}, false
+		}
+	}
+	for {
+		ev, ok := next(3 * time.Minute)
+		if !ok {
+			t.Fatal("watch never became ready")
+		}
+		if ev.Event == "ready" {
+			break
+		}
+	}
+	file := filepath.Join(ws, l.ID, l.Files[0])
+	starter := l.Starter().Files[l.Files[0]]
+	solution := l.Solution().Files[l.Files[0]]
+	// First version: a variant that does not compile; second: the solution.
+	os.WriteFile(file, append(append([]byte{}, starter...), "\nfunc oops() {\n"...), 0o644)
+	time.Sleep(150 * time.Millisecond)
+	os.WriteFile(file, solution, 0o644)
+
+	var results []watchEvent
+	deadline := time.After(30 * time.Second)
+collect:
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				break collect
+			}
+			if ev.Event == "result" {
+				results = append(results, ev)
+				if ev.Seen == nil {
+					t.Errorf("result without the time the save was seen: %+v", ev)
+				}
+				// wait a little for a (wrong) second result
+				deadline = time.After(3 * time.Second)
+			}
+		case <-deadline:
+			break collect
+		}
+	}
+	if len(results) != 1 || results[0].Result == nil || results[0].Verdict != checker.Pass || results[0].Lesson != l.ID {
+		t.Fatalf("results = %+v, want exactly one pass for %s", results, l.ID)
+	}
+}

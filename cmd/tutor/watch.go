@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gotutor/tutor/checker"
+	"github.com/gotutor/tutor/internal/app"
+	"github.com/gotutor/tutor/lessons"
+	"github.com/gotutor/tutor/workspace"
+)
+
+// watchEvent is one line of `tutor watch --json`. A result line carries
+// every field of `tutor check --json` besides these.
+type watchEvent struct {
+	Event  string     `json:"event"` // "ready", "notice", "checking" or "result"
+	Lesson string     `json:"lesson,omitempty"`
+	Seen   *time.Time `json:"seen,omitempty"` // when the save was noticed
+	Time   time.Time  `json:"time"`
+	Notice string     `json:"notice,omitempty"`
+	*checker.Result
+}
+
+func watchCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+	asJSON := fs.Bool("json", false, "print one JSON object per line instead of the terminal display")
+	poll := fs.Bool("poll", false, "notice saves by polling instead of file events")
+	noWarm := fs.Bool("no-warm", false, "do not compile the checks at start")
+	return func(ctx context.Context, e *env, args []string) error {
+		if len(args) > 0 {
+			return usageErr("watch takes no arguments, got %q", args[0])
+		}
+		a, err := e.open(false)
+		if err != nil {
+			return err
+		}
+		if !a.WS.Exists() {
+			if err := initWorkspace(a, e.stderr); err != nil {
+				return err
+			}
+		}
+		p, err := a.Progress.Load()
+		if err != nil {
+			return err
+		}
+		current := a.Next(p)
+		live := app.NewLive(a, "")
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		updates := live.Updates(ctx)
+		var wg sync.WaitGroup
+		opts := app.LiveOptions{Poll: *poll, NoWarm: *noWarm}
+		if !*asJSON {
+			opts.CheckFirst = current.ID
+		}
+		// The live loop ends when ctx is done.
+		wg.Go(func() {
+			if err := live.Run(ctx, opts); err != nil {
+				fmt.Fprintln(e.stderr, "tutor: "+err.Error())
+				cancel()
+			}
+		})
+		defer wg.Wait()
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			if *noWarm {
+				enc.Encode(watchEvent{Event: "ready", Time: time.Now()})
+			}
+			for u := range updates {
+				ev := watchEvent{Event: u.Kind, Lesson: u.Lesson, Time: time.Now(), Notice: u.Notice}
+				if !u.Seen.IsZero() {
+					seen := u.Seen
+					ev.Seen = &seen
+				}
+				switch u.Kind {
+				case "notice":
+					if u.Notice == "" {
+						ev.Event = "ready"
+					}
+				case "result":
+					ev.Result = u.State.Result
+				case "checking":
+				default:
+					continue
+				}
+				if err := enc.Encode(ev); err != nil {
+					return nil // stdout closed: the consumer is gone
+				}
+			}
+			return nil
+		}
+		return watchTerminal(ctx, cancel, e, a, live, updates, current)
+	}
+}
+
+// watchTerminal is the human display: a line per check, the failing
+// check's message, a progress bar, and one-key commands.
+func watchTerminal(ctx context.Context, cancel context.CancelFunc, e *env, a *app.App, live *app.Live, updates <-chan app.Update, current *lessons.Lesson) error {
+	w := e.stdout
+	restore := rawTerminal()
+	defer restore()
+	keys := make(chan byte)
+	// The key reader ends when stdin ends; it is not waited for, because a
+	// blocked read of a terminal cannot be interrupted portably.
+	go func() {
+		r := bufio.NewReader(e.stdin)
+		for {
+			b, err := r.ReadByte()
+			if err != nil {
+				close(keys)
+				return
+			}
+			select {
+			case keys <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	help := "keys: h hint · n next lesson · c check all · q quit"
+	fmt.Fprintf(w, "Watching %s. Edit %s and save.\n%s\n", a.WS.Root, workspace.Rel(current, current.Files[0]), help)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case k, ok := <-keys:
+			if !ok {
+				keys = nil // stdin closed (not a terminal): keep watching
+				continue
+			}
+			switch k {
+			case 'q', 3: // q or Ctrl-C in raw mode
+				cancel()
+				return nil
+			case 'h':
+				showHint(w, a, current)
+			case 'n':
+				i := 0
+				for j, l := range a.Course.Lessons {
+					if l == current {
+						i = j
+					}
+				}
+				current = a.Course.Lessons[(i+1)%len(a.Course.Lessons)]
+				fmt.Fprintf(w, "\nNow on %s — %s. Edit %s.\n", current.ID, current.Title, workspace.Rel(current, current.Files[0]))
+			case 'c':
+				fmt.Fprintln(w, "\nChecking every lesson…")
+				for _, l := range a.Course.Lessons {
+					live.CheckNow(l.ID)
+				}
+			}
+		case u, ok := <-updates:
+			if !ok {
+				return nil
+			}
+			switch u.Kind {
+			case "notice":
+				if u.Notice != "" {
+					fmt.Fprintln(w, u.Notice)
+				} else {
+					fmt.Fprintln(w, "Ready: every save is checked.")
+				}
+			case "checking":
+				fmt.Fprintf(w, "%s  checking %s …\n", time.Now().Format("15:04:05"), u.Lesson)
+			case "result":
+				if l, err := a.Course.Lesson(u.Lesson); err == nil {
+					current = l
+					printResult(w, l, u.State.Result)
+					printProgress(w, a)
+					fmt.Fprintln(w, help)
+				}
+			}
+		}
+	}
+}
+
+func showHint(w interface{ Write([]byte) (int, error) }, a *app.App, l *lessons.Lesson) {
+	shown := 0
+	if _, err := a.Progress.Update(func(p *workspace.Progress) {
+		lp := p.Lesson(l.ID)
+		if lp.HintsShown < len(l.Hints) {
+			lp.HintsShown++
+		}
+		shown = lp.HintsShown
+	}); err != nil {
+		fmt.Fprintln(w, "tutor: "+err.Error())
+		return
+	}
+	h := l.Hints[shown-1]
+	fmt.Fprintf(w, "\nHint %d of %d for %s: %s\n\n%s\n\n", shown, len(l.Hints), l.ID, h.Title, strings.TrimSpace(string(h.Body)))
+}
+
+func printProgress(w interface{ Write([]byte) (int, error) }, a *app.App) {
+	p, err := a.Progress.Load()
+	if err != nil {
+		return
+	}
+	n := 0
+	for _, l := range a.Course.Lessons {
+		if app.Status(p, l) == workspace.Passed {
+			n++
+		}
+	}
+	fmt.Fprintf(w, "%s %d of %d lessons passed\n", bar(n, len(a.Course.Lessons), 30), n, len(a.Course.Lessons))
+}
+
+// rawTerminal switches a terminal stdin to one-key input and returns the
+// function that restores it; without a terminal it does nothing.
+func rawTerminal() func() {
+	fi, err := os.Stdin.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return func() {}
+	}
+	saved, err := stty("-g")
+	if err != nil {
+		return func() {}
+	}
+	if _, err := stty("-icanon", "-echo", "min", "1"); err != nil {
+		return func() {}
+	}
+	return func() { stty(strings.TrimSpace(saved)) }
+}
+
+func stty(args ...string) (string, error) {
+	cmd := exec.Command("stty", args...)
+	cmd.Stdin = os.Stdin
+	out, err := cmd.Output()
+	return string(out), err
+}

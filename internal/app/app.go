@@ -1,0 +1,119 @@
+// Package app connects the tutor's parts: it turns lessons into checker jobs,
+// records results in the learner's progress, verifies the course, and (in
+// serve.go) runs the watch → check → publish loop behind the web page.
+//
+// It is the only package that knows all of lessons, workspace, checker,
+// watch and site; they know nothing of each other beyond their inputs.
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gotutor/tutor/checker"
+	"github.com/gotutor/tutor/lessons"
+	"github.com/gotutor/tutor/workspace"
+)
+
+// App is a course, a workspace and a checker.
+type App struct {
+	Course *lessons.Course
+	WS     *workspace.Workspace
+	Runner *checker.Runner
+	// Progress is the workspace's progress store.
+	Progress *workspace.Store
+}
+
+// New loads nothing by itself: it wires a loaded course to a workspace and
+// a runner whose scratch files live in the user's cache directory.
+func New(c *lessons.Course, ws *workspace.Workspace, goBin string) (*App, error) {
+	r, err := checker.NewRunner(goBin, ScratchDir())
+	if err != nil {
+		return nil, err
+	}
+	return &App{Course: c, WS: ws, Runner: r, Progress: ws.Progress()}, nil
+}
+
+// ScratchDir is where overlay files and temporary verification workspaces
+// live: outside every workspace.
+func ScratchDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "gotutor")
+	}
+	return filepath.Join(os.TempDir(), "gotutor")
+}
+
+// Job returns the checker job for a lesson in root (a workspace directory).
+// replace substitutes file contents without touching the disk.
+func (a *App) Job(root string, l *lessons.Lesson, replace map[string][]byte) checker.Job {
+	return checker.Job{
+		Lesson:  l.ID,
+		Root:    root,
+		Dir:     l.ID,
+		Files:   l.Files,
+		Checks:  l.Checks,
+		Harness: a.Course.Harness,
+		Replace: replace,
+		Timeout: l.Timeout,
+		Race:    l.Race,
+	}
+}
+
+// Check runs a lesson's checks against the learner's files and records the
+// verdict in the progress. The error is non-nil only if ctx ended first or
+// the progress could not be saved.
+func (a *App) Check(ctx context.Context, l *lessons.Lesson) (*checker.Result, error) {
+	fp := a.WS.Fingerprint(l)
+	res, err := a.Runner.Run(ctx, a.Job(a.WS.Root, l, nil))
+	if err != nil {
+		return nil, err
+	}
+	if res.Verdict == checker.Error {
+		return res, nil // the tutor's problem, not an attempt
+	}
+	_, err = a.Progress.Update(func(p *workspace.Progress) {
+		p.Lesson(l.ID).Record(string(res.Verdict), fp, time.Now())
+	})
+	return res, err
+}
+
+// Status returns a lesson's status for the list and the map.
+func Status(p *workspace.Progress, l *lessons.Lesson) workspace.Status {
+	if lp, ok := p.Lessons[l.ID]; ok && lp.Status != "" {
+		return lp.Status
+	}
+	return workspace.NotStarted
+}
+
+// Next returns the first lesson not passed, or the last lesson if all are.
+func (a *App) Next(p *workspace.Progress) *lessons.Lesson {
+	for _, l := range a.Course.Lessons {
+		if Status(p, l) != workspace.Passed {
+			return l
+		}
+	}
+	return a.Course.Lessons[len(a.Course.Lessons)-1]
+}
+
+// Warm compiles every lesson's checks once, so the learner's first check
+// does not wait for the Go build cache (over a minute when it is empty).
+// report is called before each lesson with (done, total, lesson ID).
+func (a *App) Warm(ctx context.Context, root string, report func(done, total int, id string)) error {
+	n := len(a.Course.Lessons)
+	for i, l := range a.Course.Lessons {
+		if report != nil {
+			report(i, n, l.ID)
+		}
+		job := a.Job(root, l, nil)
+		job.BuildOnly = true
+		if _, err := a.Runner.Run(ctx, job); err != nil {
+			return err
+		}
+	}
+	if report != nil {
+		report(n, n, "")
+	}
+	return nil
+}

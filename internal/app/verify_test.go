@@ -1,0 +1,73 @@
+package app
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gotutor/tutor/checker"
+	"github.com/gotutor/tutor/lessons"
+	"github.com/gotutor/tutor/workspace"
+)
+
+// TestVerifyCourse verifies every shipped lesson with the rules of
+// `tutor verify`: the starter and every wrong variant fail with their
+// intended checks failing, and every correct solution passes.
+func TestVerifyCourse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every lesson's checks")
+	}
+	c, err := lessons.Load(lessons.Embedded(), "lessons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(c, &workspace.Workspace{}, "")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, l := range c.Lessons {
+		t.Run(l.ID, func(t *testing.T) {
+			_, failed, err := a.Verify(context.Background(), []*lessons.Lesson{l}, 1, func(o Outcome) {
+				if !o.OK {
+					t.Errorf("%s: %s", o.Variant.Name, o.Why)
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if failed > 0 {
+				t.Logf("%d variants did not behave as declared", failed)
+			}
+		})
+	}
+}
+
+// TestJudge pins the verification rule itself.
+func TestJudge(t *testing.T) {
+	wrong := lessons.Variant{Name: "wrong-x", Expect: lessons.MustFail, Failing: []string{"Concurrent"}}
+	right := lessons.Variant{Name: "solution", Expect: lessons.MustPass}
+	res := func(v checker.Verdict, checks ...checker.Check) *checker.Result {
+		return &checker.Result{Verdict: v, Checks: checks}
+	}
+	failC := checker.Check{Name: "Concurrent", Passed: false}
+	passC := checker.Check{Name: "Concurrent", Passed: true}
+	otherFail := checker.Check{Name: "Responsive", Passed: false}
+	tests := []struct {
+		name string
+		v    lessons.Variant
+		r    *checker.Result
+		want bool
+	}{
+		{"solution passes", right, res(checker.Pass, passC), true},
+		{"solution fails", right, res(checker.Fail, failC), false},
+		{"wrong fails as intended", wrong, res(checker.Fail, failC, otherFail), true},
+		{"wrong fails for another reason", wrong, res(checker.Fail, passC, otherFail), false},
+		{"wrong passes", wrong, res(checker.Pass, passC), false},
+		{"wrong does not compile", wrong, res(checker.BuildError), false},
+		{"wrong times out in the intended check", wrong, &checker.Result{Verdict: checker.Timeout, Running: "Concurrent"}, true},
+	}
+	for _, tt := range tests {
+		if got, why := Judge(tt.v, tt.r); got != tt.want {
+			t.Errorf("%s: Judge = %v (%s), want %v", tt.name, got, why, tt.want)
+		}
+	}
+}

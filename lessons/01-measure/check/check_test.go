@@ -1,0 +1,293 @@
+//go:build tutorcheck
+
+package measure
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gotutor/tutor/lessons/harness"
+)
+
+// The experiment: a hidden server whose handler takes handlerTime, and the
+// learner's Fire sending it n requests at once.
+const (
+	n           = 10
+	handlerTime = 100 * time.Millisecond
+	// fireLimit is how long Fire may take before the check gives up on it.
+	// One request at a time takes n × handlerTime = 1 s.
+	fireLimit = harness.Deadline
+	// spanSlack is how far the learner's spans may lie from the server's.
+	// Correct code measures 1–10 ms; on a starved 2-core machine a shared
+	// stall can add 30 ms to every request. Mistakes measure 100 ms or more:
+	// a Start taken after the response came, or requests queued in the client
+	// (about n × handlerTime / 2).
+	spanSlack = 40 * time.Millisecond
+	// settleTime is how long the leak check waits for connections and
+	// goroutines to go away after the server hangs up.
+	settleTime = time.Second
+)
+
+// run is one experiment, seen from both ends.
+type run struct {
+	wall   time.Duration  // how long Fire took, timed by the check
+	spans  []Span         // what Fire returned
+	client []harness.Span // spans, relative to t0 (bad spans left out)
+	server []harness.Span // handler entry to exit, relative to t0, in arrival order
+	peak   int            // most requests inside the handler at one moment
+	leaked int            // goroutines left after the server hung up (only with countLeaks)
+}
+
+// experiment starts a fresh server, calls Fire(url, n) once and records
+// what both sides saw. With countLeaks it then has the server close every
+// connection and counts the goroutines that are still running.
+func experiment(t *testing.T, c *harness.Check, countLeaks bool) run {
+	t.Helper()
+	t0 := time.Now()
+	rec := harness.NewRecorder(t0)
+	var gauge harness.Gauge
+	var arrivals atomic.Int64
+	srv := httptest.NewServer(gauge.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		end := rec.Start(fmt.Sprintf("server %d", arrivals.Add(1)))
+		select {
+		case <-time.After(handlerTime):
+		case <-r.Context().Done():
+		}
+		end("ok")
+		fmt.Fprintln(w, "ok")
+	})))
+	// Hanging up first means Close never waits on a connection the client
+	// left half-used.
+	defer func() { srv.CloseClientConnections(); srv.Close() }()
+	before := runtime.NumGoroutine()
+
+	type fired struct {
+		spans []Span
+		wall  time.Duration
+	}
+	done := make(chan fired, 1)
+	// Exits when Fire returns; if Fire never returns, the test binary's
+	// exit ends it (the check has already failed by then).
+	go func() {
+		start := time.Now()
+		spans := Fire(srv.URL, n)
+		done <- fired{spans, time.Since(start)}
+	}()
+	var f fired
+	select {
+	case f = <-done:
+	case <-time.After(fireLimit):
+		c.Fatal(fmt.Sprintf("Fire(url, %d) did not return within %s. With requests that take %s each it should return after about %s; "+
+			"make sure Fire waits for exactly %d requests and nothing else.", n, ms(fireLimit), ms(handlerTime), ms(handlerTime), n))
+	}
+	r := run{wall: f.wall, spans: f.spans, server: rec.Spans(), peak: gauge.Peak()}
+	for i, s := range f.spans {
+		if s.Start.IsZero() || s.End.IsZero() || !s.End.After(s.Start) {
+			continue
+		}
+		outcome := "ok"
+		if s.Err != nil {
+			outcome = "error"
+		}
+		r.client = append(r.client, harness.Span{Label: fmt.Sprintf("Fire %d", i+1), Start: s.Start.Sub(t0), End: s.End.Sub(t0), Outcome: outcome})
+	}
+	if countLeaks {
+		// A connection whose response body was never closed stays checked
+		// out of the client's pool; hanging up from the server's side ends
+		// every other one.
+		srv.CloseClientConnections()
+		left := harness.Goroutines(before, settleTime)
+		r.leaked = max(0, left-before)
+	}
+	c.Timeline(append(slices.Clone(r.client), r.server...))
+	return r
+}
+
+// sampler returns a measure function for c.AtMost/c.AtLeast that reports
+// first's value on its first call and runs a new experiment on each later
+// call (made when the first sample lands near the bound).
+func sampler(t *testing.T, c *harness.Check, first run, value func(run) float64) func() float64 {
+	used := false
+	return func() float64 {
+		if !used {
+			used = true
+			return value(first)
+		}
+		return value(experiment(t, c, false))
+	}
+}
+
+// ms prints a duration the way the harness prints measurements: "100 ms".
+func ms(d time.Duration) string { return harness.Format(harness.Millis, harness.Ms(d)) }
+
+// cause names the likeliest reason Fire was slow: the server saw the
+// requests one at a time because Fire itself started them apart, or because
+// the HTTP client held back requests that Fire had started together.
+func cause(r run) string {
+	if r.peak >= n {
+		return fmt.Sprintf("The server did hold all %d requests at once, so Fire returned late for another reason: it should wait for the %d requests and nothing else.", n, n)
+	}
+	if len(r.client) < 2 {
+		return fmt.Sprintf("Fire returned %d usable spans (a Start, and an End after it) for %d requests: "+
+			"it must start every request, then wait until all of them have finished before it returns.", len(r.client), n)
+	}
+	first, last := r.client[0].Start, r.client[0].Start
+	for _, s := range r.client {
+		first, last = min(first, s.Start), max(last, s.Start)
+	}
+	if last-first < handlerTime/2 {
+		return fmt.Sprintf("Your spans all start within %s of each other, so Fire did start the requests together, "+
+			"but the server never held more than %d of them at once: the HTTP client queued the rest. "+
+			"Look at the client's Transport (MaxConnsPerHost): one HTTP/1.1 connection carries one request at a time.",
+			ms(last-first), r.peak)
+	}
+	return fmt.Sprintf("Your spans start %s apart from first to last, so Fire started each request only after an earlier one came back: "+
+		"look for a loop, or a goroutine, that waits for a response before the next request starts.",
+		ms(last-first))
+}
+
+// TestAllAtOnce counts the requests inside the server at the same moment.
+// A count does not wobble: a correct Fire gets all n requests to the server
+// within a few ms, far inside the handler's 100 ms.
+func TestAllAtOnce(t *testing.T) {
+	c := harness.Begin(t, fmt.Sprintf("All %d requests are inside the server at the same moment", n))
+	r := experiment(t, c, false)
+	c.Value(harness.Quantity{
+		What:  fmt.Sprintf("Most requests the server was handling at one moment, out of %d", n),
+		Unit:  harness.Count,
+		Want:  fmt.Sprintf("when Fire sends all %d at once, the server holds all %d together for %s", n, n, ms(handlerTime)),
+		Cause: cause(r),
+	}, "min", n, float64(r.peak))
+}
+
+// TestTotalTime times Fire from the outside.
+func TestTotalTime(t *testing.T) {
+	c := harness.Begin(t, fmt.Sprintf("%d requests of %s each take about %s in total", n, ms(handlerTime), ms(handlerTime)))
+	first := experiment(t, c, false)
+	c.AtMost(harness.Quantity{
+		What:  fmt.Sprintf("Fire(url, %d) against a %s handler took", n, ms(handlerTime)),
+		Unit:  harness.Millis,
+		Want:  fmt.Sprintf("requests sent together finish together, in about %s; one at a time takes %s", ms(handlerTime), ms(n*handlerTime)),
+		Cause: cause(first),
+	}, harness.Ms(3*handlerTime), sampler(t, c, first, func(r run) float64 { return harness.Ms(r.wall) }))
+}
+
+// gap measures how far the spans Fire returned lie from the spans the
+// server recorded. The requests all go to the same URL, so the check cannot
+// tell which client span belongs to which server span; it compares the k-th
+// earliest start on each side, and the k-th earliest end (if every request
+// can be paired within some distance, these sorted lists are within that
+// distance too). It returns the median of the start gaps or of the end gaps,
+// whichever is larger: a mistake shifts most spans, while a scheduling
+// hiccup on a busy machine shifts one or two.
+func gap(r run) time.Duration {
+	cs, ce := starts(r.client), ends(r.client)
+	ss, se := starts(r.server), ends(r.server)
+	k := min(len(cs), len(ss))
+	sg, eg := make([]time.Duration, k), make([]time.Duration, k)
+	for i := range k {
+		sg[i], eg[i] = (ss[i] - cs[i]).Abs(), (ce[i] - se[i]).Abs()
+	}
+	return max(medianOf(sg), medianOf(eg))
+}
+
+func medianOf(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return (d[(len(d)-1)/2] + d[len(d)/2]) / 2
+}
+
+func starts(spans []harness.Span) []time.Duration {
+	out := make([]time.Duration, len(spans))
+	for i, s := range spans {
+		out[i] = s.Start
+	}
+	slices.Sort(out)
+	return out
+}
+
+func ends(spans []harness.Span) []time.Duration {
+	out := make([]time.Duration, len(spans))
+	for i, s := range spans {
+		out[i] = s.End
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestSpansMatchServer compares Fire's spans with the handler's own.
+func TestSpansMatchServer(t *testing.T) {
+	c := harness.Begin(t, "The spans Fire returns match what the server saw")
+	first := experiment(t, c, false)
+	if len(first.client) != len(first.server) {
+		c.Fatal(fmt.Sprintf("Fire returned %d usable spans (a Start, and an End after it) but the server answered %d requests, so the spans cannot be compared; "+
+			"Fire must return one Span per request it sent.", len(first.client), len(first.server)))
+	}
+	c.AtMost(harness.Quantity{
+		What: "Typical gap between your spans and the server's (median over the requests; starts compared with starts, ends with ends)",
+		Unit: harness.Millis,
+		Want: "a span that starts just before the request is sent and ends after its body is read lies within a few ms of the server's view",
+		Cause: "Take Start right before sending the request and End right after reading and closing the body. " +
+			"If the starts disagree and the server's bars form a staircase, the requests waited inside the HTTP client: your spans include that wait.",
+		Band: 0.5,
+	}, harness.Ms(spanSlack), sampler(t, c, first, func(r run) float64 { return harness.Ms(gap(r)) }))
+}
+
+// TestOneSpanPerRequest checks the shape of what Fire returns.
+func TestOneSpanPerRequest(t *testing.T) {
+	c := harness.Begin(t, fmt.Sprintf("Fire returns %d spans, each one ending after it starts", n))
+	r := experiment(t, c, false)
+	if len(r.spans) != n {
+		c.Fail(fmt.Sprintf("Fire(url, %d) returned %d spans; it must return exactly one per request: %d.", n, len(r.spans), n))
+	}
+	var bad, failed int
+	var firstErr error
+	for _, s := range r.spans {
+		switch {
+		case s.Start.IsZero() || s.End.IsZero() || !s.End.After(s.Start):
+			bad++
+		case s.Err != nil:
+			failed++
+			if firstErr == nil {
+				firstErr = s.Err
+			}
+		}
+	}
+	c.Value(harness.Quantity{
+		What:  "Spans with no Start, no End, or an End that is not after Start",
+		Unit:  harness.Count,
+		Want:  "every span starts when its request is sent and ends after its response is read",
+		Cause: "Set Start with time.Now() before sending and End with time.Now() after reading the body, in the same goroutine as the request.",
+	}, "max", 0, float64(bad))
+	why := "Every request to the check's server should succeed."
+	if firstErr != nil {
+		why = fmt.Sprintf("The first error: %v.", firstErr)
+	}
+	c.Value(harness.Quantity{
+		What:  "Spans that carry an error",
+		Unit:  harness.Count,
+		Want:  "the check's server answers every request with 200 OK, so no span has an error",
+		Cause: why,
+	}, "max", 0, float64(failed))
+}
+
+// TestNothingLeftOpen counts what Fire leaves behind.
+func TestNothingLeftOpen(t *testing.T) {
+	c := harness.Begin(t, "Fire leaves nothing running: every response body is closed")
+	r := experiment(t, c, true)
+	c.Value(harness.Quantity{
+		What: fmt.Sprintf("Goroutines still running %s after Fire returned and the server hung up", ms(settleTime)),
+		Unit: harness.Count,
+		Want: "with every response body closed, the client lets each connection go and nothing is left",
+		Cause: fmt.Sprintf("Close every response body (resp.Body.Close()), even when you don't need it: "+
+			"an unclosed body keeps its connection and two of the client's goroutines alive; %d requests leave %d behind.", n, 2*n),
+	}, "max", 2, float64(r.leaked))
+}

@@ -1,0 +1,115 @@
+//go:build tutorcheck
+
+package eventloop
+
+import (
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gotutor/tutor/lessons/harness"
+	"github.com/gotutor/tutor/lessons/loop"
+)
+
+// Ping's contract: wait 100 ms, then answer "pong".
+const (
+	checkWait  = 100 * time.Millisecond
+	checkPings = 10
+)
+
+// checkApp serves the learner's Ping at /ping and a trivial async /health.
+func checkApp() *loop.App {
+	app := loop.New(loop.Options{})
+	app.Async("/ping", Ping)
+	app.Async("/health", func(c *loop.Ctx) string { return "ok" })
+	return app
+}
+
+// checkReplies fails the check for the first ping that did not answer
+// 200 "pong", and reports whether all did.
+func checkReplies(c *harness.Check, rs []harness.Result) bool {
+	for i, r := range rs {
+		switch {
+		case r.Err != nil:
+			c.Fail(fmt.Sprintf("Request %d to /ping got no answer: %v. Ping must answer within a few hundred ms.", i+1, r.Err))
+		case r.Status != http.StatusOK || r.Body != "pong":
+			c.Fail(fmt.Sprintf("Request %d to /ping answered %d %q; Ping must answer 200 %q.", i+1, r.Status, r.Body, "pong"))
+		default:
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func TestConcurrent(t *testing.T) {
+	c := harness.Begin(t, "10 requests to /ping at once finish in about one 100 ms wait")
+	var rs []harness.Result
+	var stats loop.Stats
+	c.AtMost(harness.Quantity{
+		What:  "10 requests to /ping at once, total time",
+		Unit:  harness.Millis,
+		Want:  "when Ping gives the loop away while it waits, the ten waits overlap and all finish after about 100 ms",
+		Cause: "Ping keeps the loop while it waits (time.Sleep, waiting on a channel, a busy loop, or CPU work before the wait), so the requests take turns.",
+	}, 300, func() float64 {
+		app := checkApp()
+		url := harness.Serve(t, app)
+		rs = harness.Fire(t.Context(), time.Now(), url+"/ping", checkPings, "ping")
+		stats = app.Stats()
+		return harness.Ms(harness.Wall(rs))
+	})
+	c.Timeline(harness.Spans(rs))
+	if !checkReplies(c, rs) {
+		return
+	}
+	c.Value(harness.Quantity{
+		What:  "Fastest of the 10 requests",
+		Unit:  harness.Millis,
+		Want:  "Ping waits 100 ms before it answers, so no request can be faster",
+		Cause: "Ping must still wait 100 ms: keep the wait, and make it give the loop away.",
+	}, "min", harness.Ms(checkWait)-5, harness.Ms(harness.Latencies(rs)[0]))
+	c.Note(fmt.Sprintf("The loop counted at most %d of the 10 pings waiting off the loop at the same time (correct code: 10).", stats.AwaitingPeak))
+}
+
+func TestResponsive(t *testing.T) {
+	c := harness.Begin(t, "/health answers within 50 ms while 10 pings are waiting")
+	var spans []harness.Span
+	var queued, away int
+	var health harness.Result
+	var pings []harness.Result
+	c.AtMost(harness.Quantity{
+		What:  "/health sent while 10 pings wait, response time",
+		Unit:  harness.Millis,
+		Want:  "with every ping waiting off the loop, the loop is free and /health answers in a few ms",
+		Cause: "Something in Ping keeps the loop (time.Sleep, waiting on a channel, a busy loop, or CPU work before the wait), so /health waits behind the pings.",
+	}, 50, func() float64 {
+		app := checkApp()
+		var inFlight harness.Gauge
+		url := harness.Serve(t, inFlight.Wrap(app))
+		t0 := time.Now()
+		done := make(chan []harness.Result, 1)
+		var finished atomic.Bool
+		go func() { // exits when every ping has returned (harness.Deadline at most)
+			rs := harness.Fire(t.Context(), t0, url+"/ping", checkPings, "ping")
+			finished.Store(true)
+			done <- rs
+		}()
+		// Send /health once the server holds all ten pings at once.
+		harness.WaitUntil(harness.Deadline, func() bool { return inFlight.Peak() >= checkPings || finished.Load() })
+		s := app.Stats()
+		queued, away = s.LoopWaiting, s.Awaiting
+		health = harness.Get(t.Context(), t0, url+"/health", "/health")
+		health.Outcome = "probe"
+		pings = <-done
+		spans = append(harness.Spans(pings), health.Span)
+		return harness.Ms(health.End - health.Start)
+	})
+	c.Timeline(spans)
+	if health.Err != nil || health.Status != http.StatusOK || health.Body != "ok" {
+		c.Fail(fmt.Sprintf("/health answered %d %q (%v); it should answer 200 %q.", health.Status, health.Body, health.Err, "ok"))
+	}
+	checkReplies(c, pings)
+	c.Note(fmt.Sprintf("When /health was sent, %d pings were queued for the loop and %d were waiting off it (correct code: 0 and 10).", queued, away))
+}
