@@ -52,9 +52,12 @@ type Quantity struct {
 	Want string
 	// Cause is one sentence on the likely cause when the bound is missed.
 	Cause string
-	// Band is the relative distance from the bound inside which a single
-	// sample is not trusted: the check measures again (up to Retries more
-	// times) and judges the median. 0 means 0.2.
+	// Band says how close to the bound a sample must land to be measured
+	// again: a sample within a factor of 1+Band of the bound, on either
+	// side, is not trusted alone, so the check takes up to Retries more
+	// samples and judges their median. 0 means 0.5 (a bound of 300 ms
+	// re-measures samples from 200 to 450 ms). Right and wrong code differ
+	// by at least 3×, so only a noisy sample lands in the band.
 	Band float64
 	// Retries is how many extra samples a measurement near the bound may
 	// take. 0 means 2; a negative value means never re-measure.
@@ -137,7 +140,7 @@ func (c *Check) judge(q Quantity, rule string, bound float64, measure func() flo
 	c.t.Helper()
 	band := q.Band
 	if band == 0 {
-		band = 0.2
+		band = 0.5
 	}
 	retries := q.Retries
 	if retries == 0 {
@@ -174,11 +177,12 @@ func (c *Check) judge(q Quantity, rule string, bound float64, measure func() flo
 }
 
 func nearBound(samples []float64, bound, band float64) bool {
-	v := median(samples)
-	if bound == 0 {
+	v := math.Abs(median(samples))
+	b := math.Abs(bound)
+	if b == 0 || v == 0 {
 		return false
 	}
-	return math.Abs(v-bound)/math.Abs(bound) < band
+	return max(v, b)/min(v, b) < 1+band
 }
 
 // Message writes the learner-facing sentence for a judged measurement:

@@ -37,7 +37,12 @@ type Heading struct {
 // New returns a Renderer for lesson markdown.
 func New() *Renderer {
 	md := goldmark.New(
-		goldmark.WithExtensions(extension.GFM), // tables, strikethrough, autolinks, task lists
+		// GFM: tables, strikethrough, autolinks, task lists. Table cells get
+		// align="…" attributes instead of style="text-align:…", which the
+		// page's Content-Security-Policy (no inline styles) would block.
+		goldmark.WithExtensions(
+			extension.NewTable(extension.WithTableCellAlignMethod(extension.TableCellAlignAttribute)),
+			extension.Strikethrough, extension.Linkify, extension.TaskList),
 		goldmark.WithParserOptions(
 			parser.WithAutoHeadingID(),
 			parser.WithASTTransformers(util.Prioritized(calloutTransformer{}, 100)),

@@ -1,0 +1,65 @@
+package harness
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNearBound(t *testing.T) {
+	tests := []struct {
+		v, bound, band float64
+		want           bool
+	}{
+		{362, 300, 0.5, true},   // a correct solution slowed by load: measure again
+		{240, 300, 0.5, true},   // just under the bound: measure again
+		{105, 300, 0.5, false},  // clearly fine
+		{1000, 300, 0.5, false}, // clearly wrong: judged at once
+		{0, 300, 0.5, false},
+		{10, 0, 0.5, false},
+	}
+	for _, tt := range tests {
+		if got := nearBound([]float64{tt.v}, tt.bound, tt.band); got != tt.want {
+			t.Errorf("nearBound(%v, %v, %v) = %v, want %v", tt.v, tt.bound, tt.band, got, tt.want)
+		}
+	}
+}
+
+// TestRemeasure checks that a sample near the bound is measured again and
+// judged by the median, and that a clear sample is not.
+func TestRemeasure(t *testing.T) {
+	q := Quantity{What: "total time", Unit: Millis, Want: "about 100 ms"}
+	tests := []struct {
+		name    string
+		samples []float64
+		want    bool
+		taken   int
+	}{
+		{"clear pass", []float64{105}, true, 1},
+		{"clear fail", []float64{1000}, false, 1},
+		{"noisy pass", []float64{362, 110, 120}, true, 3},
+		{"consistent near miss", []float64{340, 350, 330}, false, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ft := &testing.T{}
+			c := &Check{t: ft}
+			i := 0
+			got := c.judge(q, "max", 300, func() float64 { v := tt.samples[i]; i++; return v })
+			if got != tt.want || i != tt.taken {
+				t.Errorf("judge = %v after %d samples, want %v after %d", got, i, tt.want, tt.taken)
+			}
+			if tt.taken > 1 && !strings.Contains(c.rec.Message, "measured 3 times") {
+				t.Errorf("message %q does not say it measured again", c.rec.Message)
+			}
+		})
+	}
+}
+
+func TestMessage(t *testing.T) {
+	q := Quantity{What: "10 requests × 100 ms, total time", Unit: Millis, Want: "concurrent handling takes about 100 ms", Cause: "Likely cause: time.Sleep keeps the loop."}
+	got := Message(q, "max", 350, 1020, false)
+	want := "10 requests × 100 ms, total time: 1.02 s. Concurrent handling takes about 100 ms; the check allows up to 350 ms. Likely cause: time.Sleep keeps the loop."
+	if got != want {
+		t.Errorf("Message = %q\nwant      %q", got, want)
+	}
+}
