@@ -289,3 +289,42 @@ collect:
 		t.Fatalf("results = %+v, want exactly one pass for %s", results, l.ID)
 	}
 }
+
+// TestEndlessHandler replaces a handler's body with an endless loop: the
+// check must end as a timeout within the lesson's limit plus 5 s, and leave
+// no process of the check running.
+func TestEndlessHandler(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a timeout")
+	}
+	c := course(t)
+	l, _ := c.Lesson("02")
+	ws := filepath.Join(t.TempDir(), "ws")
+	if _, _, code := tutor(t, ws, "init", "--no-warm"); code != 0 {
+		t.Fatal("init failed")
+	}
+	src := string(l.Solution().Files[l.Files[0]])
+	i := strings.Index(src, "func Ping(c *loop.Ctx) string {")
+	if i < 0 {
+		t.Fatal("lesson 02's solution has no Ping handler to replace")
+	}
+	endless := src[:i] + "func Ping(c *loop.Ctx) string {\n\tfor {\n\t}\n}\n\nvar _ = time.Second\n"
+	if err := os.WriteFile(filepath.Join(ws, l.ID, l.Files[0]), []byte(endless), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tutor(t, ws, "check", "--json", "02") // compile once, so the timing below is the run
+	start := time.Now()
+	res, code := checkJSON(t, ws, "02")
+	took := time.Since(start)
+	if code != 1 || res.Verdict != checker.Timeout || res.Running == "" {
+		t.Fatalf("exit %d, verdict %s, running %q; want 1, timeout and the check that was running", code, res.Verdict, res.Running)
+	}
+	if limit := l.Timeout + 5*time.Second; took > limit+time.Duration(res.Phases["build"])*time.Millisecond {
+		t.Errorf("timeout reported after %v, want within %v (+ the compile)", took, limit)
+	}
+	t.Logf("timeout after %v (limit %v); running: %s; blocked: %v", took.Round(time.Millisecond), l.Timeout, res.Running, res.Blocked)
+	time.Sleep(300 * time.Millisecond)
+	if out, err := exec.Command("pgrep", "-f", "eventloop.test").Output(); err == nil && len(out) > 0 {
+		t.Errorf("a process of the check is still running: pids %s", out)
+	}
+}

@@ -1,0 +1,535 @@
+//go:build tutorcheck
+
+package await
+
+import (
+	"fmt"
+	"path"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gotutor/tutor/lessons/harness"
+)
+
+// The checks drive the learner's Loop with handlers of their own: each is a
+// goroutine that takes the loop with Acquire, runs some code on it, awaits,
+// and releases. The checks count with their own gauges, around their own
+// code, so nothing depends on how Loop and Task work inside.
+const (
+	checkHandlers = 10
+	checkWait     = 100 * time.Millisecond
+	// checkDeadline bounds every wait for the learner's code. Correct code
+	// finishes each scenario in 100–250 ms.
+	checkDeadline = 2 * time.Second
+	// checkBoom is what the checks' awaited function panics with.
+	checkBoom = "boom: the check's awaited function panicked on purpose"
+)
+
+// outcome is what a group of handler goroutines did.
+type outcome struct {
+	n       int
+	took    time.Duration // from the start until the last handler returned, or the deadline
+	stuck   int           // handlers still running at the deadline
+	where   string        // where the stuck handlers are blocked
+	panics  int           // handlers that panicked
+	first   any           // the first panic value
+	firstAt []string      // where in the learner's file it happened, innermost first
+	creator string        // the goroutine that started the handlers
+}
+
+// runHandlers runs h(0) … h(n-1), each in its own goroutine, and waits for
+// them until checkDeadline. A handler that panics is recovered and counted.
+func runHandlers(n int, h func(i int)) outcome {
+	o := outcome{n: n, creator: goroutineID()}
+	var finished atomic.Int64
+	var mu sync.Mutex
+	start := time.Now()
+	for i := range n {
+		go func() { // exits when h returns or panics; if the learner's code deadlocks it never does, and the check says so
+			defer func() {
+				if p := recover(); p != nil {
+					at := learnerFrames(string(debug.Stack()))
+					mu.Lock()
+					if o.panics == 0 {
+						o.first, o.firstAt = p, at
+					}
+					o.panics++
+					mu.Unlock()
+				}
+				finished.Add(1)
+			}()
+			h(i)
+		}()
+	}
+	harness.WaitUntil(checkDeadline, func() bool { return finished.Load() == int64(n) })
+	o.took = time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	if left := n - int(finished.Load()); left > 0 {
+		o.stuck = left
+		o.where = blockedAt(o.creator)
+	}
+	return o
+}
+
+// deadlock describes handlers that never finished, for the learner.
+func (o outcome) deadlock(correct string) string {
+	msg := fmt.Sprintf("After %.0f s, %d of %d handlers had still not finished: the loop is deadlocked. %s Correct code %s.",
+		checkDeadline.Seconds(), o.stuck, o.n, o.where, correct)
+	if o.panics > 0 {
+		return fmt.Sprintf("%s It started with a panic: %s", msg, o.panicked())
+	}
+	return msg + " " + deadlockCause
+}
+
+// deadlockCause is the likely cause of handlers stuck in Await.
+const deadlockCause = "Likely cause: a task waits for a baton it already holds, because Await takes it twice " +
+	"(for example once after fn and once more in a defer) or takes it without having given it."
+
+// panicked describes handlers that panicked, for the learner.
+func (o outcome) panicked() string {
+	return fmt.Sprintf("%d of %d handlers panicked%s: %q. %s", o.panics, o.n, at(o.firstAt), fmt.Sprint(o.first), panicCause(o.firstAt))
+}
+
+// at formats learner frames as " in f at await.go:12 (called from …)".
+func at(frames []string) string {
+	if len(frames) == 0 {
+		return ""
+	}
+	s := " in " + frames[0]
+	if len(frames) > 1 {
+		s += " (called from " + strings.Join(frames[1:], ", called from ") + ")"
+	}
+	return s
+}
+
+// panicCause guesses why the learner's code panicked from where it did.
+func panicCause(frames []string) string {
+	for _, f := range frames {
+		if strings.HasPrefix(f, "(*Task).Release ") {
+			return "When Await returned, the task did not hold the baton (or did not know it held it): Await must take the baton back, and mark the task as on the loop, before it returns."
+		}
+	}
+	return "Every give of the baton must match one take: Await gave a baton that its task did not hold."
+}
+
+// closedWithin reports whether ch is closed within d.
+func closedWithin(ch <-chan struct{}, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-timer.C:
+		return false
+	}
+}
+
+// catch runs fn and returns the value it panicked with, or nil.
+func catch(fn func()) (p any) {
+	defer func() { p = recover() }()
+	fn()
+	return nil
+}
+
+// goroutineID returns the calling goroutine's number, as stack traces show it.
+func goroutineID() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	f := strings.Fields(string(buf)) // "goroutine 18 [running]: ..."
+	if len(f) < 2 {
+		return ""
+	}
+	return f[1]
+}
+
+// blockedAt says where the goroutines started by the goroutine creator are
+// blocked in the learner's file, e.g. "Where they are: 10 blocked (chan
+// send) in (*Loop).take at await.go:24, called from (*Task).Await at
+// await.go:80."
+func blockedAt(creator string) string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	counts := map[string]int{}
+	var order []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		lines := strings.Split(strings.TrimSpace(g), "\n")
+		if len(lines) < 3 || !strings.HasSuffix(lines[len(lines)-2], " in goroutine "+creator) {
+			continue
+		}
+		state := ""
+		if i, j := strings.Index(lines[0], "["), strings.Index(lines[0], "]"); i >= 0 && j > i {
+			state, _, _ = strings.Cut(lines[0][i+1:j], ",")
+		}
+		desc := " outside Loop and Task"
+		if frames := learnerFrames(g); len(frames) > 0 {
+			desc = at(frames)
+		}
+		key := fmt.Sprintf("(%s)%s", state, desc)
+		if counts[key] == 0 {
+			order = append(order, key)
+		}
+		counts[key]++
+	}
+	if len(order) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range order {
+		parts = append(parts, fmt.Sprintf("%d blocked %s", counts[k], k))
+	}
+	return "Where they are: " + strings.Join(parts, "; ") + "."
+}
+
+// learnerFrames returns the frames of one goroutine's stack trace that lie
+// in the learner's file, innermost first, as "(*Task).Await at await.go:80".
+func learnerFrames(stack string) []string {
+	lines := strings.Split(strings.TrimSpace(stack), "\n")
+	var frames []string
+	for i := 1; i+1 < len(lines); i += 2 {
+		file, _, _ := strings.Cut(strings.TrimSpace(lines[i+1]), " ")
+		if file = path.Base(file); strings.HasPrefix(file, "await.go:") {
+			frames = append(frames, funcName(lines[i])+" at "+file)
+		}
+	}
+	return frames
+}
+
+// funcName shortens a stack frame's function line
+// ("github.com/…/03-await.(*Task).Await(0xc000012345)") to "(*Task).Await".
+func funcName(line string) string {
+	if i := strings.LastIndex(line, "/"); i >= 0 {
+		line = line[i+1:]
+	}
+	if i := strings.LastIndex(line, "("); i > 0 && strings.HasSuffix(line, ")") {
+		line = line[:i]
+	}
+	_, name, ok := strings.Cut(line, ".")
+	if !ok {
+		return line
+	}
+	return name
+}
+
+// spanner records labelled spans and counts how many of one kind run at once.
+type spanner struct {
+	rec   *harness.Recorder
+	gauge harness.Gauge
+}
+
+func newSpanner(t0 time.Time) *spanner { return &spanner{rec: harness.NewRecorder(t0)} }
+
+// during counts and records fn as one span.
+func (s *spanner) during(label string, fn func()) {
+	exit := s.gauge.Enter()
+	end := s.rec.Start(label)
+	defer func() {
+		end("ok")
+		exit()
+	}()
+	fn()
+}
+
+// awaitRun is one run of the Overlap or Sleep scenario.
+type awaitRun struct {
+	outcome
+	peak  int // awaited functions (Overlap) or Sleep calls (Sleep) at once
+	early int // Await calls that returned before their function finished, or Sleep calls shorter than the wait
+	spans []harness.Span
+}
+
+// runOverlap: every handler takes the loop and awaits a function that
+// blocks for checkWait.
+func runOverlap() awaitRun {
+	l := NewLoop()
+	s := newSpanner(time.Now())
+	var early atomic.Int64
+	o := runHandlers(checkHandlers, func(i int) {
+		t := l.Acquire()
+		var done atomic.Bool
+		t.Await(func() {
+			s.during(fmt.Sprintf("await %d", i+1), func() { time.Sleep(checkWait) })
+			done.Store(true)
+		})
+		if !done.Load() {
+			early.Add(1)
+		}
+		t.Release()
+	})
+	return awaitRun{outcome: o, peak: s.gauge.Peak(), early: int(early.Load()), spans: s.rec.Spans()}
+}
+
+// runSleep: every handler takes the loop and calls Sleep(checkWait).
+func runSleep() awaitRun {
+	l := NewLoop()
+	s := newSpanner(time.Now())
+	var short atomic.Int64
+	o := runHandlers(checkHandlers, func(i int) {
+		t := l.Acquire()
+		s.during(fmt.Sprintf("sleep %d", i+1), func() {
+			start := time.Now()
+			t.Sleep(checkWait)
+			if time.Since(start) < checkWait {
+				short.Add(1)
+			}
+		})
+		t.Release()
+	})
+	return awaitRun{outcome: o, peak: s.gauge.Peak(), early: int(short.Load()), spans: s.rec.Spans()}
+}
+
+// judgeAwaits judges a run of runOverlap or runSleep; kind names the call.
+func judgeAwaits(c *harness.Check, kind string, first awaitRun, again func() awaitRun) {
+	if first.stuck > 0 {
+		c.Timeline(first.spans)
+		c.Fatal(first.deadlock("finishes in about 100 ms"))
+	}
+	if first.panics > 0 {
+		c.Fail(first.panicked())
+	}
+	run, used := first, false
+	c.AtMost(harness.Quantity{
+		What:  fmt.Sprintf("%d handlers each calling %s for a %d ms wait, total time", checkHandlers, kind, checkWait.Milliseconds()),
+		Unit:  harness.Millis,
+		Want:  fmt.Sprintf("when %s gives the baton away during the wait, the %d waits overlap and all finish after about %d ms", kind, checkHandlers, checkWait.Milliseconds()),
+		Cause: fmt.Sprintf("%s keeps the baton while it waits, so the handlers wait one after another.", kind),
+	}, 3*harness.Ms(checkWait), func() float64 {
+		if used {
+			run = again()
+		}
+		used = true
+		return harness.Ms(run.took)
+	})
+	c.Timeline(run.spans)
+	c.Value(harness.Quantity{
+		What:  fmt.Sprintf("%s calls in progress at the same time (counted by the check)", kind),
+		Unit:  harness.Count,
+		Want:  fmt.Sprintf("correct code has all %d in progress at once", checkHandlers),
+		Cause: fmt.Sprintf("Only one handler at a time was inside %s: it keeps the baton while it waits, and the others wait in Acquire.", kind),
+	}, "min", checkHandlers/2, float64(run.peak))
+	what, cause := "Await calls that returned before their function had finished", "Await must run fn and wait for it (fn is the thing being waited for), not start it and return."
+	if kind == "Sleep" {
+		what, cause = fmt.Sprintf("Sleep calls that returned in less than %d ms", checkWait.Milliseconds()), "Sleep must wait the whole duration, with the loop free."
+	}
+	c.Value(harness.Quantity{What: what, Unit: harness.Count, Want: "correct code has none", Cause: cause}, "max", 0, float64(run.early))
+}
+
+func TestOverlap(t *testing.T) {
+	c := harness.Begin(t, "10 handlers awaiting 100 ms each finish in about 100 ms")
+	judgeAwaits(c, "Await", runOverlap(), runOverlap)
+}
+
+func TestSleep(t *testing.T) {
+	c := harness.Begin(t, "10 handlers calling Sleep(100 ms) finish in about 100 ms")
+	judgeAwaits(c, "Sleep", runSleep(), runSleep)
+}
+
+func TestExclusive(t *testing.T) {
+	c := harness.Begin(t, "handler code never runs on two goroutines at once")
+	// Each handler runs code on the loop three times, with two awaits in
+	// between. The first piece is instant; the two after the awaits take
+	// 5 ms each, so that code running without the baton overlaps.
+	const work = 5 * time.Millisecond
+	l := NewLoop()
+	bodies := newSpanner(time.Now())
+	o := runHandlers(checkHandlers, func(i int) {
+		label := fmt.Sprintf("handler %d on the loop", i+1)
+		t := l.Acquire()
+		bodies.during(label, func() {})
+		t.Await(func() { time.Sleep(checkWait / 2) })
+		bodies.during(label, func() { time.Sleep(work) })
+		t.Await(func() { time.Sleep(checkWait / 2) })
+		bodies.during(label, func() { time.Sleep(work) })
+		t.Release()
+	})
+	c.Timeline(bodies.rec.Spans())
+	if o.stuck > 0 {
+		c.Fatal(o.deadlock("finishes in about 200 ms"))
+	}
+	if o.panics > 0 {
+		c.Fail(o.panicked())
+	}
+	c.Value(harness.Quantity{
+		What:  fmt.Sprintf("handlers running their code at the same instant (%d handlers, counted by the check around its code between Acquire, Await and Release)", checkHandlers),
+		Unit:  harness.Count,
+		Want:  "with one baton, handler code runs one handler at a time: the peak is 1",
+		Cause: "Await returns without taking the baton back, so a handler carries on while another one holds the loop.",
+	}, "max", 1, float64(bodies.gauge.Peak()))
+}
+
+func TestPanic(t *testing.T) {
+	c := harness.Begin(t, "a panic inside Await reaches the handler, which then holds the loop again")
+	// Handler A awaits a function that panics. A recovers and keeps running
+	// code on the loop for 100 ms; handler B asks for the loop meanwhile and
+	// may only get it after A's Release.
+	l := NewLoop()
+	t0 := time.Now()
+	bodies := newSpanner(t0)
+	var aPanic, aRelease, bRelease any
+	aBack, bAsking, aDone, bDone := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var bWaited time.Duration
+	go func() { // handler A; exits after its Release, unless the learner's code blocks it forever
+		defer close(aDone)
+		t := l.Acquire()
+		bodies.during("A on the loop", func() {})
+		aPanic = catch(func() { t.Await(func() { time.Sleep(checkWait / 5); panic(checkBoom) }) })
+		close(aBack)
+		bodies.during("A on the loop, after the panic", func() {
+			closedWithin(bAsking, checkDeadline)
+			time.Sleep(checkWait)
+		})
+		aRelease = catch(t.Release)
+	}()
+	if !closedWithin(aBack, checkDeadline) {
+		c.Fatal(fmt.Sprintf("After %.0f s, Await had still not returned (with the panic) from a function that panicked after %d ms. %s Await must take the baton back and let the panic carry on.",
+			checkDeadline.Seconds(), (checkWait / 5).Milliseconds(), blockedAt(goroutineID())))
+	}
+	go func() { // handler B; exits after its Release, unless the loop stays locked
+		defer close(bDone)
+		close(bAsking)
+		asked := time.Now()
+		t := l.Acquire()
+		bWaited = time.Since(asked)
+		bodies.during("B on the loop", func() {})
+		bRelease = catch(t.Release)
+	}()
+	locked := !closedWithin(aDone, checkDeadline) || !closedWithin(bDone, checkDeadline)
+	c.Timeline(bodies.rec.Spans())
+	if locked {
+		c.Fatal(fmt.Sprintf("After the panicking Await, handler B still had not got the loop %.0f s later: the loop stayed locked. %s Correct code hands it to B about %d ms after the panic, when A calls Release.",
+			checkDeadline.Seconds(), blockedAt(goroutineID()), checkWait.Milliseconds()))
+	}
+	switch {
+	case aPanic == nil:
+		c.Fail("The awaited function panicked, but Await returned normally: the panic was swallowed. In correct code the panic carries on to the handler that called Await (with the baton back in its hands), like an exception through Python's await.")
+	case aPanic != checkBoom:
+		c.Fail(fmt.Sprintf("The awaited function panicked with %q, but the handler received a different panic: %v. Correct code lets the original panic carry on.", checkBoom, aPanic))
+	}
+	if aRelease != nil {
+		c.Fail(fmt.Sprintf("After recovering from the panic, handler A's Release panicked: %v. A task must hold the loop again when Await returns, also when fn panicked.", aRelease))
+	}
+	if bRelease != nil {
+		c.Fail(fmt.Sprintf("Handler B's Release panicked: %v.", bRelease))
+	}
+	c.Note(fmt.Sprintf("Handler B waited %.0f ms for the loop (correct code: about %d ms, while A finishes).", harness.Ms(bWaited), checkWait.Milliseconds()))
+	c.Value(harness.Quantity{
+		What:  "handlers running their code at the same instant after the panicking Await (counted by the check)",
+		Unit:  harness.Count,
+		Want:  "correct code takes the baton back before the panic leaves Await, so B waits for A: the peak is 1",
+		Cause: "Await takes the baton back only when fn returns normally; when fn panics, that line is skipped. Take it back in a deferred function.",
+	}, "max", 1, float64(bodies.gauge.Peak()))
+}
+
+func TestNested(t *testing.T) {
+	c := harness.Begin(t, "an Await inside an awaited function just runs, and the task comes back to the loop once")
+	// Part 1: one handler, alone, awaits a function that itself sleeps and
+	// awaits, as a helper does that does not know it is already off the loop.
+	l := NewLoop()
+	short := checkWait / 5
+	o := runHandlers(1, func(int) {
+		t := l.Acquire()
+		t.Await(func() {
+			t.Sleep(short)
+			t.Await(func() { time.Sleep(short) })
+		})
+		t.Release()
+	})
+	const nestedCause = "Inside fn the task is already off the loop: an Await (or Sleep) there must just run its function, without giving or taking the baton. " +
+		"Keep track of whether the task holds the baton (t.onLoop)."
+	if o.stuck > 0 {
+		c.Fatal(fmt.Sprintf("A handler that calls Sleep and Await inside an awaited function had not finished after %.0f s: it deadlocked. %s Correct code finishes in about %d ms. %s "+
+			"Or an Await inside fn takes the baton although the outer Await takes it again afterwards.",
+			checkDeadline.Seconds(), o.where, 2*short.Milliseconds(), deadlockCause))
+	}
+	if o.panics > 0 {
+		cause := panicCause(o.firstAt)
+		if n := strings.Count(strings.Join(o.firstAt, " "), "(*Task).Await "); n >= 2 || (n == 1 && strings.Contains(strings.Join(o.firstAt, " "), "(*Task).Sleep ")) {
+			cause = nestedCause // the panic came from an Await or Sleep inside fn
+		}
+		c.Fatal(fmt.Sprintf("A handler that calls Sleep and Await inside an awaited function panicked%s: %q. %s", at(o.firstAt), fmt.Sprint(o.first), cause))
+	}
+
+	// Part 2: handlers call a helper that awaits, once inside an awaited
+	// function and once straight from their code on the loop. Both must
+	// leave the loop free for the others.
+	l = NewLoop()
+	t0 := time.Now()
+	bodies, nested, again := newSpanner(t0), newSpanner(t0), newSpanner(t0)
+	fetch := func(t *Task) { t.Await(func() { time.Sleep(checkWait / 2) }) } // like an async helper that awaits
+	o = runHandlers(checkHandlers, func(i int) {
+		label := fmt.Sprintf("handler %d on the loop", i+1)
+		t := l.Acquire()
+		bodies.during(label, func() {})
+		t.Await(func() {
+			nested.during(fmt.Sprintf("handler %d awaits, nested", i+1), func() { fetch(t) })
+		})
+		bodies.during(label, func() {})
+		again.during(fmt.Sprintf("handler %d awaits again", i+1), func() { fetch(t) })
+		bodies.during(label, func() {})
+		t.Release()
+	})
+	c.Timeline(bodies.rec.Spans())
+	if o.stuck > 0 {
+		c.Fatal(o.deadlock("finishes in about 100 ms"))
+	}
+	if o.panics > 0 {
+		c.Fail(o.panicked())
+	}
+	c.Value(harness.Quantity{
+		What:  "handlers running their code at the same instant, with nested awaits (counted by the check)",
+		Unit:  harness.Count,
+		Want:  "correct code gives the baton once and takes it back once per outer Await: the peak is 1",
+		Cause: nestedCause,
+	}, "max", 1, float64(bodies.gauge.Peak()))
+	if nested.gauge.Peak() < checkHandlers/2 {
+		// Await keeps the baton even without nesting; the Overlap check
+		// reports that, and the second await cannot be judged here.
+		c.Note(fmt.Sprintf("The outer awaits did not overlap either (at most %d at once), so whether the task comes back to the loop properly cannot be told here; see the Overlap check.", nested.gauge.Peak()))
+		return
+	}
+	c.Value(harness.Quantity{
+		What:  "handlers in their next await at the same time (an await on the loop, after the nested one)",
+		Unit:  harness.Count,
+		Want:  fmt.Sprintf("after a nested Await the task is back on the loop, so its next Await gives the loop away again: about %d at once", checkHandlers),
+		Cause: "After the outer Await returns, the task must count as on the loop again (t.onLoop = true), or its next Await keeps the baton.",
+	}, "min", checkHandlers/2, float64(again.gauge.Peak()))
+}
+
+func TestNoLeaks(t *testing.T) {
+	c := harness.Begin(t, "no goroutine is left running once every handler has finished")
+	before := runtime.NumGoroutine()
+	l := NewLoop()
+	o := runHandlers(checkHandlers, func(i int) {
+		t := l.Acquire()
+		if i%2 == 0 {
+			t.Await(func() { time.Sleep(checkWait / 2) })
+		} else {
+			t.Sleep(checkWait / 2)
+		}
+		t.Release()
+	})
+	if o.stuck > 0 {
+		c.Fail(o.deadlock("finishes in about 50 ms"))
+	} else if o.panics > 0 {
+		c.Fail(o.panicked())
+	}
+	left := harness.Goroutines(before, time.Second)
+	c.Value(harness.Quantity{
+		What:  fmt.Sprintf("goroutines left running after %d handlers using Await and Sleep finished (given up to 1 s to end), beyond those running before", checkHandlers),
+		Unit:  harness.Count,
+		Want:  "correct code leaves none: every goroutine it starts ends when its wait ends",
+		Cause: "Handlers are stuck waiting for the baton, or Await or Sleep start goroutines that never end.",
+	}, "max", 0, float64(max(left-before, 0)))
+}
