@@ -623,6 +623,16 @@ func logMessage(lines []string) string {
 	return strings.Join(parts, " ")
 }
 
+// firstSentence returns s up to the first ". " (the measured value, in the
+// harness's messages), for one-line summaries.
+func firstSentence(s string) string {
+	s = firstLine(s)
+	if i := strings.Index(s, ". "); i > 0 {
+		return s[:i]
+	}
+	return strings.TrimSuffix(s, ".")
+}
+
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
@@ -652,7 +662,7 @@ func summarize(r *Result) string {
 	case Fail:
 		for _, c := range r.Checks {
 			if !c.Passed {
-				return "fail: " + c.Name + ": " + firstLine(c.Message)
+				return "fail: " + c.Name + ": " + firstSentence(c.Message)
 			}
 		}
 		return "fail"

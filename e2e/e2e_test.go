@@ -478,6 +478,16 @@ func TestScreenshots(t *testing.T) {
 				out := filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", name, theme, size.name))
 				os.WriteFile(out, png, 0o644)
 				t.Logf("wrote %s", out)
+				if page != "" {
+					// The side panel scrolls on its own; capture it whole.
+					chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`(() => { const p = document.querySelector('.panel'); if (p) { p.style.position = 'static'; p.style.maxHeight = 'none'; p.style.overflow = 'visible'; } })()`))
+					card, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(".checks")))
+					if err != nil {
+						t.Fatal(err)
+					}
+					out := filepath.Join(dir, fmt.Sprintf("checks-%s-%s.png", theme, size.name))
+					os.WriteFile(out, card, 0o644)
+				}
 			}
 		}
 	}

@@ -20,9 +20,18 @@ const (
 )
 
 // checkApp serves the learner's Ping at /ping and a trivial async /health.
-func checkApp() *loop.App {
+// Each Ping call is recorded in rec from the moment its handler starts
+// running (it holds the loop then) until it returns: the timeline shows
+// when handlers ran, not how long clients waited in the queue, so one at a
+// time reads as a staircase and all at once as a block.
+func checkApp(rec *harness.Recorder) *loop.App {
 	app := loop.New(loop.Options{})
-	app.Async("/ping", Ping)
+	var n atomic.Int64
+	app.Async("/ping", func(c *loop.Ctx) string {
+		end := rec.Start(fmt.Sprintf("Ping #%d", n.Add(1)))
+		defer end("ok")
+		return Ping(c)
+	})
 	app.Async("/health", func(c *loop.Ctx) string { return "ok" })
 	return app
 }
@@ -48,19 +57,22 @@ func TestConcurrent(t *testing.T) {
 	c := harness.Begin(t, "10 requests to /ping at once finish in about one 100 ms wait")
 	var rs []harness.Result
 	var stats loop.Stats
+	var rec *harness.Recorder
 	c.AtMost(harness.Quantity{
 		What:  "10 requests to /ping at once, total time",
 		Unit:  harness.Millis,
 		Want:  "when Ping gives the loop away while it waits, the ten waits overlap and all finish after about 100 ms",
 		Cause: "Ping keeps the loop while it waits (time.Sleep, waiting on a channel, a busy loop, or CPU work before the wait), so the requests take turns.",
 	}, 300, func() float64 {
-		app := checkApp()
+		t0 := time.Now()
+		rec = harness.NewRecorder(t0)
+		app := checkApp(rec)
 		url := harness.Serve(t, app)
-		rs = harness.Fire(t.Context(), time.Now(), url+"/ping", checkPings, "ping")
+		rs = harness.Fire(t.Context(), t0, url+"/ping", checkPings, "ping")
 		stats = app.Stats()
 		return harness.Ms(harness.Wall(rs))
 	})
-	c.Timeline(harness.Spans(rs))
+	c.Timeline(rec.Spans())
 	if !checkReplies(c, rs) {
 		return
 	}
@@ -85,10 +97,11 @@ func TestResponsive(t *testing.T) {
 		Want:  "with every ping waiting off the loop, the loop is free and /health answers in a few ms",
 		Cause: "Something in Ping keeps the loop (time.Sleep, waiting on a channel, a busy loop, or CPU work before the wait), so /health waits behind the pings.",
 	}, 50, func() float64 {
-		app := checkApp()
+		t0 := time.Now()
+		rec := harness.NewRecorder(t0)
+		app := checkApp(rec)
 		var inFlight harness.Gauge
 		url := harness.Serve(t, inFlight.Wrap(app))
-		t0 := time.Now()
 		done := make(chan []harness.Result, 1)
 		var finished atomic.Bool
 		go func() { // exits when every ping has returned (harness.Deadline at most)
@@ -103,7 +116,7 @@ func TestResponsive(t *testing.T) {
 		health = harness.Get(t.Context(), t0, url+"/health", "/health")
 		health.Outcome = "probe"
 		pings = <-done
-		spans = append(harness.Spans(pings), health.Span)
+		spans = append(rec.Spans(), health.Span)
 		return harness.Ms(health.End - health.Start)
 	})
 	c.Timeline(spans)
