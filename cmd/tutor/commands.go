@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -295,16 +296,8 @@ func hintCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		if err != nil {
 			return err
 		}
-		shown := 0
-		if _, err := a.Progress.Update(func(p *workspace.Progress) {
-			lp := p.Lesson(l.ID)
-			if *all {
-				lp.HintsShown = len(l.Hints)
-			} else if lp.HintsShown < len(l.Hints) {
-				lp.HintsShown++
-			}
-			shown = lp.HintsShown
-		}); err != nil {
+		shown, err := a.RevealHint(l, *all)
+		if err != nil {
 			return err
 		}
 		from := shown - 1
@@ -361,21 +354,15 @@ func solutionCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		if err != nil {
 			return err
 		}
-		p, err := a.Progress.Load()
+		files, err := a.Solution(l, *force)
+		if errors.Is(err, app.ErrNotPassed) {
+			return usageErr("%s has not passed yet; the solution unlocks when it does (or use --force, recorded as assisted; `tutor hint %s` first?)", l.ID, l.Number)
+		}
 		if err != nil {
 			return err
 		}
-		if app.Status(p, l) != workspace.Passed {
-			if !*force {
-				return usageErr("%s has not passed yet; the solution unlocks when it does (or use --force, recorded as assisted; `tutor hint %s` first?)", l.ID, l.Number)
-			}
-			if _, err := a.Progress.Update(func(p *workspace.Progress) { p.Lesson(l.ID).Assisted = true }); err != nil {
-				return err
-			}
-		}
-		sol := l.Solution()
 		if *apply {
-			backup, err := a.WS.Write(l, sol.Files)
+			backup, err := a.WS.Write(l, files)
 			if err != nil {
 				return err
 			}
@@ -383,7 +370,7 @@ func solutionCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			return nil
 		}
 		for _, name := range l.Files {
-			fmt.Fprintf(e.stdout, "// ===== %s (reference solution) =====\n%s\n", workspace.Rel(l, name), sol.Files[name])
+			fmt.Fprintf(e.stdout, "// ===== %s (reference solution) =====\n%s\n", workspace.Rel(l, name), files[name])
 		}
 		return nil
 	}

@@ -182,14 +182,8 @@ func watchTerminal(ctx context.Context, cancel context.CancelFunc, e *env, a *ap
 }
 
 func showHint(w interface{ Write([]byte) (int, error) }, a *app.App, l *lessons.Lesson) {
-	shown := 0
-	if _, err := a.Progress.Update(func(p *workspace.Progress) {
-		lp := p.Lesson(l.ID)
-		if lp.HintsShown < len(l.Hints) {
-			lp.HintsShown++
-		}
-		shown = lp.HintsShown
-	}); err != nil {
+	shown, err := a.RevealHint(l, false)
+	if err != nil {
 		fmt.Fprintln(w, "tutor: "+err.Error())
 		return
 	}

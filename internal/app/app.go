@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"time"
@@ -116,4 +117,43 @@ func (a *App) Warm(ctx context.Context, root string, report func(done, total int
 		report(n, n, "")
 	}
 	return nil
+}
+
+// RevealHint reveals the next hint of a lesson (or all of them) and
+// returns how many are now shown. The page, `tutor hint` and the terminal
+// mode all go through here.
+func (a *App) RevealHint(l *lessons.Lesson, all bool) (int, error) {
+	shown := 0
+	_, err := a.Progress.Update(func(p *workspace.Progress) {
+		lp := p.Lesson(l.ID)
+		switch {
+		case all:
+			lp.HintsShown = len(l.Hints)
+		case lp.HintsShown < len(l.Hints):
+			lp.HintsShown++
+		}
+		shown = lp.HintsShown
+	})
+	return shown, err
+}
+
+// ErrNotPassed is returned for a solution asked for before passing.
+var ErrNotPassed = errors.New("the solution unlocks when the lesson passes")
+
+// Solution returns a lesson's reference files once it has passed; with
+// force, before that too, recording the lesson as assisted.
+func (a *App) Solution(l *lessons.Lesson, force bool) (map[string][]byte, error) {
+	p, err := a.Progress.Load()
+	if err != nil {
+		return nil, err
+	}
+	if Status(p, l) != workspace.Passed {
+		if !force {
+			return nil, ErrNotPassed
+		}
+		if _, err := a.Progress.Update(func(p *workspace.Progress) { p.Lesson(l.ID).Assisted = true }); err != nil {
+			return nil, err
+		}
+	}
+	return l.Solution().Files, nil
 }
