@@ -1,0 +1,425 @@
+//go:build tutorcheck
+
+package shop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gotutor/tutor/lessons/harness"
+	"github.com/gotutor/tutor/lessons/loop"
+)
+
+// The contract the checks hold Register to.
+const (
+	checkUnit   = 50 * time.Millisecond   // one backend call: a render, or the warehouse's answer
+	checkPool   = 40                      // pool slots: anyio's default limiter
+	checkBurst  = 120                     // requests sent at once to one endpoint
+	checkGiveUp = 1500 * time.Millisecond // a burst stops waiting for answers after this
+	checkLeft   = 12                      // what the warehouse answers
+)
+
+// The three endpoints as the checks call them, with the answers correct
+// code gives (the starter's answers).
+var (
+	checkInvoice  = checkEndpoint{"/invoice?order=A7", "/invoice", "invoice-A7.pdf"}
+	checkStock    = checkEndpoint{"/stock?item=mug", "/stock", fmt.Sprint(checkLeft)}
+	checkCheckout = checkEndpoint{"/checkout?order=A7&item=mug", "/checkout", fmt.Sprintf("invoice-A7.pdf, %d left", checkLeft)}
+)
+
+// checkEndpoint is one endpoint: the path with its query, the label on the
+// timeline, and the answer correct code gives.
+type checkEndpoint struct{ path, label, want string }
+
+// checkBackend is the Services the checks pass to Register. Every call
+// takes one unit, and the backend counts how it is called: how many renders
+// run at once, and which calls come from inside a pool slot.
+type checkBackend struct {
+	// quit is closed once the check has stopped listening; calls then
+	// return at once, so a server stuck behind a blocked loop drains fast.
+	quit     chan struct{}
+	quitOnce sync.Once
+
+	renders        harness.Gauge // RenderInvoice calls in progress
+	renderCalls    atomic.Int64
+	rendersOutside atomic.Int64 // RenderInvoice calls made outside a pool slot
+	stockCalls     atomic.Int64
+	stockInSlot    atomic.Int64 // Stock calls made from inside a pool slot
+}
+
+func (b *checkBackend) services() Services {
+	return Services{
+		RenderInvoice: func(order string) string {
+			b.renderCalls.Add(1)
+			if !checkInPoolSlot() {
+				b.rendersOutside.Add(1)
+			}
+			defer b.renders.Enter()()
+			b.wait() // a blocking library call
+			return "invoice-" + order + ".pdf"
+		},
+		Stock: func(item string) <-chan int {
+			b.stockCalls.Add(1)
+			if checkInPoolSlot() {
+				b.stockInSlot.Add(1)
+			}
+			// Buffered, so the sender never waits for the handler. The
+			// goroutine exits after one unit, or sooner once the check has
+			// stopped listening.
+			reply := make(chan int, 1)
+			go func() {
+				b.wait()
+				reply <- checkLeft
+			}()
+			return reply
+		},
+	}
+}
+
+// wait blocks for one unit, or until the check stops listening.
+func (b *checkBackend) wait() {
+	t := time.NewTimer(checkUnit)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-b.quit:
+	}
+}
+
+// stop tells the backend that the check has stopped listening.
+func (b *checkBackend) stop() { b.quitOnce.Do(func() { close(b.quit) }) }
+
+// checkInPoolSlot reports whether the calling goroutine runs inside a pool
+// slot of a loop.App: in a sync handler, or in a function passed to
+// c.RunInPool. It looks for the loop's slot function on the goroutine's own
+// stack, which attributes every call exactly; checkDetector proves that it
+// works before a check relies on it.
+func checkInPoolSlot() bool {
+	buf := make([]byte, 32<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	return bytes.Contains(buf, []byte("/loop.(*App).inSlot("))
+}
+
+// checkDetector stops the check if checkInPoolSlot cannot tell a pool slot
+// from the loop with this version of the loop package.
+func checkDetector(c *harness.Check) {
+	app := loop.New(loop.Options{PoolSize: 2})
+	report := func(*loop.Ctx) string { return fmt.Sprint(checkInPoolSlot()) }
+	app.Sync("/sync", report)
+	app.Async("/async", report)
+	app.Async("/await", func(lc *loop.Ctx) (s string) { lc.Await(func() { s = report(lc) }); return s })
+	app.Async("/pool", func(lc *loop.Ctx) (s string) { lc.RunInPool(func() { s = report(lc) }); return s })
+	for path, want := range map[string]string{"/sync": "true", "/async": "false", "/await": "false", "/pool": "true"} {
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if got := rec.Body.String(); got != want {
+			c.Fatal(fmt.Sprintf("The check cannot tell pool slots from the loop with this loop package (%s: got %q, want %q). This is a bug in the lesson's checks, not in your code.", path, got, want))
+		}
+	}
+}
+
+// checkRig is a fresh app with a pool of checkPool slots serving
+// Register's endpoints with a new backend, plus a trivial async /health.
+// It also records how long each request spent inside the server, which
+// leaves out the client's own costs (dialling 120 connections on a busy
+// machine can take longer than the handlers' waits).
+type checkRig struct {
+	b   *checkBackend
+	app *loop.App
+	url string
+
+	mu     sync.Mutex
+	served map[string][]time.Duration // path → time inside the server, per request
+}
+
+// checkServer starts a checkRig that lives until the test ends.
+func checkServer(t *testing.T) *checkRig {
+	r := &checkRig{b: &checkBackend{quit: make(chan struct{})}, served: map[string][]time.Duration{}}
+	r.app = loop.New(loop.Options{PoolSize: checkPool})
+	Register(r.app, r.b.services())
+	r.app.Async("/health", func(*loop.Ctx) string { return "ok" })
+	t.Cleanup(r.b.stop) // runs before the server closes (cleanups run last-in, first-out)
+	r.url = harness.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		start := time.Now()
+		r.app.ServeHTTP(w, req)
+		r.mu.Lock()
+		r.served[req.URL.Path] = append(r.served[req.URL.Path], time.Since(start))
+		r.mu.Unlock()
+	}))
+	return r
+}
+
+// servedTimes returns the time each finished request to path spent inside
+// the server.
+func (r *checkRig) servedTimes(path string) []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.served[path])
+}
+
+// load fires n[ep] requests at each endpoint ep, all at once, and returns
+// every result once all have answered or the check gave up after
+// checkGiveUp. Requests still waiting then are marked "late", and the
+// backend stops being slow so that the server drains quickly.
+func (r *checkRig) load(t *testing.T, t0 time.Time, n map[checkEndpoint]int) map[checkEndpoint][]harness.Result {
+	ctx, cancel := context.WithTimeout(t.Context(), checkGiveUp)
+	defer cancel()
+	defer r.b.stop()
+	out := make(map[checkEndpoint][]harness.Result, len(n))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for ep, k := range n {
+		wg.Go(func() { // exits when every request to ep has returned (checkGiveUp at most)
+			rs := harness.Fire(ctx, t0, r.url+ep.path, k, ep.label)
+			for i := range rs {
+				if errors.Is(rs[i].Err, context.DeadlineExceeded) {
+					rs[i].Outcome = "late"
+				}
+			}
+			mu.Lock()
+			out[ep] = rs
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// burst fires checkBurst requests at one endpoint.
+func (r *checkRig) burst(t *testing.T, ep checkEndpoint) []harness.Result {
+	return r.load(t, time.Now(), map[checkEndpoint]int{ep: checkBurst})[ep]
+}
+
+// checkGaveUp reports whether the check gave up on any of rs.
+func checkGaveUp(rs []harness.Result) bool {
+	return slices.ContainsFunc(rs, func(r harness.Result) bool { return r.Outcome == "late" })
+}
+
+// checkReplies fails the check for the first request that got a wrong
+// answer. Requests the check gave up on are only counted: the timing
+// judgement already explains them.
+func checkReplies(c *harness.Check, ep checkEndpoint, rs []harness.Result) {
+	late := 0
+	for i, r := range rs {
+		switch {
+		case r.Outcome == "late":
+			late++
+		case r.Err != nil:
+			c.Fail(fmt.Sprintf("Request %d to %s got no answer: %v.", i+1, ep.label, r.Err))
+			return
+		case r.Status != http.StatusOK || r.Body != ep.want:
+			c.Fail(fmt.Sprintf("Request %d to %s answered %d %q; it should answer 200 %q, as the starter does. "+
+				"If you moved a call into c.Await or c.RunInPool, assign its result with = to a variable declared before the call: := inside the function literal declares a new variable.",
+				i+1, ep.label, r.Status, r.Body, ep.want))
+			return
+		}
+	}
+	if late > 0 {
+		c.Note(fmt.Sprintf("%d of %d requests to %s were still waiting when the check gave up after %v.", late, len(rs), ep.label, checkGiveUp))
+	}
+}
+
+// checkAtMost judges a measurement that a stall of the whole machine can
+// spoil: on a busy 2-core box a test process sometimes gets no CPU for
+// several hundred ms, and every request in flight waits with it.
+// When the first sample is over the bound but not clearly broken, it
+// measures twice more and judges the median of the three, so a single stall
+// never decides a verdict. measure reports clear when the sample shows the
+// failure beyond doubt (a request the check gave up on).
+func checkAtMost(c *harness.Check, q harness.Quantity, bound float64, measure func() (v float64, clear bool)) bool {
+	v, clear := measure()
+	samples := []float64{v}
+	if v > bound && !clear {
+		for range 2 {
+			v, _ := measure()
+			samples = append(samples, v)
+		}
+		sorted := slices.Clone(samples)
+		slices.Sort(sorted)
+		v = sorted[1]
+		parts := make([]string, len(samples))
+		for i, s := range samples {
+			parts[i] = harness.Format(q.Unit, s)
+		}
+		c.Note(fmt.Sprintf("The first sample was over the bound, so the check measured three times (%s) and judged the median.", strings.Join(parts, ", ")))
+	}
+	return c.Value(q, "max", bound, v)
+}
+
+func TestResponsive(t *testing.T) {
+	c := harness.Begin(t, "/health answers within 50 ms while all three endpoints are busy")
+	const bound = 50
+	var spans []harness.Span
+	var probes int
+	checkAtMost(c, harness.Quantity{
+		What:  "/health, asked every 10 ms while 20 requests to each endpoint run, slowest time in the server",
+		Unit:  harness.Millis,
+		Want:  "when no handler blocks the loop, /health gets its turn on the loop within a few ms at any moment",
+		Cause: "A blocking call runs on the loop: RenderInvoice, or a receive from the Stock channel, called in an async handler outside c.RunInPool or c.Await. /health waits behind it.",
+	}, bound, func() (float64, bool) {
+		rig := checkServer(t)
+		t0 := time.Now()
+		done := make(chan map[checkEndpoint][]harness.Result, 1)
+		go func() { // exits when the load has finished (checkGiveUp at most)
+			done <- rig.load(t, t0, map[checkEndpoint]int{checkInvoice: 20, checkStock: 20, checkCheckout: 20})
+		}()
+		var health []harness.Result
+		var unanswered bool
+		var rs map[checkEndpoint][]harness.Result
+	probe:
+		for i := 0; ; i++ {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+			h := harness.Get(ctx, t0, fmt.Sprintf("%s/health?probe=%d", rig.url, i), "/health")
+			cancel()
+			h.Outcome = "probe"
+			health = append(health, h)
+			unanswered = unanswered || h.Err != nil || h.Status != http.StatusOK
+			select {
+			case rs = <-done:
+				break probe
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		spans = harness.Spans(health)
+		for _, ep := range []checkEndpoint{checkInvoice, checkStock, checkCheckout} {
+			spans = append(spans, harness.Spans(rs[ep])...)
+		}
+		probes = len(health)
+		if unanswered { // still waiting for the loop when the probe gave up
+			return 1000, true
+		}
+		worst := slices.Max(rig.servedTimes("/health"))
+		// A loop blocked by a handler holds /health for whole renders; a
+		// stalled machine rarely for more than a few hundred ms.
+		return harness.Ms(worst), harness.Ms(worst) >= 10*bound
+	})
+	c.Timeline(spans)
+	c.Note(fmt.Sprintf("%d /health probes were sent during the load; a probe that got no answer within 1 s counts as 1 s.", probes))
+}
+
+func TestInvoice(t *testing.T) {
+	c := harness.Begin(t, "120 requests to /invoice at once finish in about three renders (the pool runs 40 at a time)")
+	var rs []harness.Result
+	checkAtMost(c, harness.Quantity{
+		What:  "120 requests to /invoice at once, total time",
+		Unit:  harness.Millis,
+		Want:  "with the blocking render in the pool, 40 run at a time: three rounds of 50 ms, about 150–200 ms",
+		Cause: "RenderInvoice runs on the loop (an async handler calls it directly), so the renders go one at a time, 50 ms each.",
+	}, 350, func() (float64, bool) {
+		rs = checkServer(t).burst(t, checkInvoice)
+		return harness.Ms(harness.Wall(rs)), checkGaveUp(rs)
+	})
+	c.Timeline(harness.Spans(rs))
+	checkReplies(c, checkInvoice, rs)
+}
+
+func TestStock(t *testing.T) {
+	c := harness.Begin(t, "120 requests to /stock at once all finish in about one warehouse wait")
+	const slow = 125 * time.Millisecond // two and a half waits
+	var rs []harness.Result
+	var poolPeak int
+	checkAtMost(c, harness.Quantity{
+		What: fmt.Sprintf("requests to /stock (120 at once) that spent longer than %s in the server", harness.Format(harness.Millis, harness.Ms(slow))),
+		Unit: harness.Count,
+		Want: "awaited, all 120 wait for the warehouse together and each spends about 50 ms in the server, none near 125 ms",
+		Cause: "Either the wait holds one of the 40 pool slots (app.Sync, or c.RunInPool around the receive), so the requests wait in rounds of 40 and finish at about 50, 100 and 150 ms, " +
+			"or the receive runs on the loop without c.Await, so they wait one after another.",
+	}, 12, func() (float64, bool) {
+		rig := checkServer(t)
+		rs = rig.burst(t, checkStock)
+		poolPeak = rig.app.Stats().PoolPeak
+		// A request the check gave up on was slow even if the server
+		// never finished it.
+		slowN, late := 0, 0
+		for _, r := range rs {
+			if r.Outcome == "late" {
+				late++
+			}
+		}
+		for _, d := range rig.servedTimes("/stock") {
+			if d > slow {
+				slowN++
+			}
+		}
+		return float64(min(slowN+late, len(rs))), checkGaveUp(rs)
+	})
+	c.Timeline(harness.Spans(rs))
+	checkReplies(c, checkStock, rs)
+	c.Note(fmt.Sprintf("The whole burst took %s; at most %d pool slots were in use at once (correct code: 0).", harness.Format(harness.Millis, harness.Ms(harness.Wall(rs))), poolPeak))
+}
+
+func TestCheckout(t *testing.T) {
+	c := harness.Begin(t, "120 requests to /checkout at once finish in about one wait plus three rounds of renders")
+	var rs []harness.Result
+	checkAtMost(c, harness.Quantity{
+		What:  "120 requests to /checkout at once, total time",
+		Unit:  harness.Millis,
+		Want:  "the 120 stock waits overlap (50 ms), then the renders go through the 40 pool slots in three rounds (150 ms): about 200–250 ms",
+		Cause: "A blocking call runs on the loop (RenderInvoice outside c.RunInPool, or the receive outside c.Await), so the checkouts go one at a time.",
+	}, 400, func() (float64, bool) {
+		rs = checkServer(t).burst(t, checkCheckout)
+		return harness.Ms(harness.Wall(rs)), checkGaveUp(rs)
+	})
+	c.Timeline(harness.Spans(rs))
+	checkReplies(c, checkCheckout, rs)
+}
+
+func TestPoolLimit(t *testing.T) {
+	c := harness.Begin(t, "The PDF library never runs more than 40 calls at once, and each call runs in a pool slot")
+	checkDetector(c)
+	rig := checkServer(t)
+	b := rig.b
+	rs := rig.load(t, time.Now(), map[checkEndpoint]int{checkInvoice: 110, checkCheckout: 10})
+	var spans []harness.Span
+	for _, ep := range []checkEndpoint{checkInvoice, checkCheckout} {
+		spans = append(spans, harness.Spans(rs[ep])...)
+		checkReplies(c, ep, rs[ep])
+	}
+	c.Timeline(spans)
+	c.Value(harness.Quantity{
+		What:  "RenderInvoice calls made outside a pool slot, with 110 /invoice and 10 /checkout requests at once",
+		Unit:  harness.Count,
+		Want:  "a blocking call with no async version belongs in the pool (app.Sync, or c.RunInPool in an async handler), so every call runs in a slot: 0 outside",
+		Cause: "RenderInvoice is called on the loop, or inside c.Await or a goroutine. c.Await stands for await, and a blocking library cannot be awaited: in FastAPI it would hold the event loop's thread, or a thread outside the 40 tokens.",
+	}, "max", 0, float64(b.rendersOutside.Load()))
+	c.Value(harness.Quantity{
+		What:  "most RenderInvoice calls running at once",
+		Unit:  harness.Count,
+		Want:  fmt.Sprintf("the pool has %d slots, so at most %d renders run at once", checkPool, checkPool),
+		Cause: "The renders do not go through the pool, so nothing limits how many run at once.",
+	}, "max", checkPool, float64(b.renders.Peak()))
+	s := rig.app.Stats()
+	c.Note(fmt.Sprintf("RenderInvoice was called %d times; the loop counted at most %d of its %d pool slots in use.", b.renderCalls.Load(), s.PoolPeak, s.PoolSize))
+}
+
+func TestPoolPressure(t *testing.T) {
+	c := harness.Begin(t, "Waiting for the warehouse never occupies a pool slot")
+	checkDetector(c)
+	rig := checkServer(t)
+	b := rig.b
+	rs := rig.load(t, time.Now(), map[checkEndpoint]int{checkStock: 20, checkCheckout: 20})
+	var spans []harness.Span
+	for _, ep := range []checkEndpoint{checkStock, checkCheckout} {
+		spans = append(spans, harness.Spans(rs[ep])...)
+		checkReplies(c, ep, rs[ep])
+	}
+	c.Timeline(spans)
+	c.Value(harness.Quantity{
+		What:  "Stock calls made from inside a pool slot, with 20 /stock and 20 /checkout requests at once",
+		Unit:  harness.Count,
+		Want:  "an awaitable wait is awaited on the loop (c.Await), where any number can wait at once for free: 0 in a slot",
+		Cause: "The wait for the warehouse holds a pool slot: /stock or /checkout is a sync route (app.Sync), or c.RunInPool wraps the wait. Each waiting request then takes one of the 40 slots that blocking calls need.",
+	}, "max", 0, float64(b.stockInSlot.Load()))
+	c.Note(fmt.Sprintf("Stock was called %d times.", b.stockCalls.Load()))
+}

@@ -1,0 +1,48 @@
+// Package shop is a small shop API with three endpoints, each doing a
+// different kind of waiting. Lesson 04 asks you to declare each one the
+// right way: async, sync, or async with a pool call.
+package shop
+
+import (
+	"fmt"
+
+	"github.com/gotutor/tutor/lessons/loop"
+)
+
+// Services are the two backends the shop talks to. The checks pass in
+// their own, which take one time unit (50 ms) per call.
+type Services struct {
+	// RenderInvoice calls the vendor's PDF library and returns the file
+	// name. The library has no async version: the call blocks the goroutine
+	// that makes it until the PDF is done, like a C extension or requests.get
+	// in Python. You cannot await it.
+	RenderInvoice func(order string) string
+
+	// Stock asks the warehouse service how many of an item are left,
+	// through an async client: Stock returns at once, and the answer
+	// arrives on the channel one unit later. Receiving it is a wait you can
+	// await (inside c.Await).
+	Stock func(item string) <-chan int
+}
+
+// Register declares the shop's endpoints on app. The checks call it with an
+// app whose pool has 40 slots, then send 120 requests at once to each
+// endpoint.
+func Register(app *loop.App, svc Services) {
+	// Every endpoint waits for something, so make them all def routes:
+	// nothing can block the loop then.
+	app.Sync("/invoice", func(c *loop.Ctx) string {
+		return svc.RenderInvoice(c.Request().FormValue("order"))
+	})
+
+	app.Sync("/stock", func(c *loop.Ctx) string {
+		left := <-svc.Stock(c.Request().FormValue("item"))
+		return fmt.Sprint(left)
+	})
+
+	app.Sync("/checkout", func(c *loop.Ctx) string {
+		left := <-svc.Stock(c.Request().FormValue("item"))
+		pdf := svc.RenderInvoice(c.Request().FormValue("order"))
+		return fmt.Sprintf("%s, %d left", pdf, left)
+	})
+}
