@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -112,7 +113,11 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 			printUsage(e.stdout)
 			return nil
 		case a == "--version" || a == "version":
-			fmt.Fprintln(e.stdout, "tutor (github.com/gotutor/tutor), course of", "13 planned lessons")
+			c, err := e.load()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "tutor (github.com/gotutor/tutor), %d lessons, %s\n", len(c.Lessons), runtime.Version())
 			return nil
 		case strings.HasPrefix(a, "-"):
 			rest = append(rest, a)
