@@ -55,9 +55,11 @@ type Quantity struct {
 	// Band says how close to the bound a sample must land to be measured
 	// again: a sample within a factor of 1+Band of the bound, on either
 	// side, is not trusted alone, so the check takes up to Retries more
-	// samples and judges their median. 0 means 0.5 (a bound of 300 ms
-	// re-measures samples from 200 to 450 ms). Right and wrong code differ
-	// by at least 3×, so only a noisy sample lands in the band.
+	// samples and judges their median. 0 means 1 (a bound of 300 ms
+	// re-measures samples from 150 to 600 ms). Right and wrong code differ
+	// by at least 3×, so a sample that misses its bound by less than 2× may
+	// be a correct solution slowed by a busy machine (seen: 531 ms against
+	// 300 ms at load 11); a wrong one is judged the same, on the median.
 	Band float64
 	// Retries is how many extra samples a measurement near the bound may
 	// take. 0 means 2; a negative value means never re-measure.
@@ -140,7 +142,7 @@ func (c *Check) judge(q Quantity, rule string, bound float64, measure func() flo
 	c.t.Helper()
 	band := q.Band
 	if band == 0 {
-		band = 0.5
+		band = 1
 	}
 	retries := q.Retries
 	if retries == 0 {
