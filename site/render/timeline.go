@@ -16,7 +16,7 @@ import (
 // TimelineOptions tunes [Timeline].
 type TimelineOptions struct {
 	Title string // names the chart, shown above it and read by screen readers; may be empty
-	Width int    // in px; 0 means 720
+	Width int    // in px, clamped to 360–4000; 0 means 720
 }
 
 // Timeline limits.
@@ -105,6 +105,21 @@ type timeline struct {
 	rowsTop, pitch, barH         float64
 	labelEvery                   int
 	axisY, legendY, overflowY, h float64
+	legendItems                  []legendItem
+	counts                       []outcomeCount // outcomes present, in outcomeOrder
+}
+
+// outcomeCount is how many spans had one outcome.
+type outcomeCount struct {
+	outcome string // one of outcomeOrder
+	n       int
+}
+
+// legendItem is one swatch of the legend and where it goes.
+type legendItem struct {
+	outcome string
+	label   string
+	x, y    float64 // the text's baseline start; the swatch sits left of it
 }
 
 // flightStep says that from At on, Count spans are in flight.
@@ -151,9 +166,33 @@ func newTimeline(ss []checker.Span, o TimelineOptions) *timeline {
 	t.labelEvery = int(math.Ceil(15 / t.pitch))
 	t.axisY = t.rowsTop + float64(rows)*t.pitch + 4
 	t.legendY = t.axisY + 42
-	t.h = t.legendY + 10
+
+	for _, oc := range outcomeOrder {
+		n := 0
+		for _, s := range ss {
+			if normOutcome(s.Outcome) == oc {
+				n++
+			}
+		}
+		if n > 0 {
+			t.counts = append(t.counts, outcomeCount{oc, n})
+		}
+	}
+	// Lay the legend out in lines, wrapping before an item that would pass
+	// the right edge; 7.2 px a character over-estimates 12 px text.
+	x, y := t.plotL, t.legendY
+	for _, c := range t.counts {
+		label := fmt.Sprintf("%s (%d)", outcomeName(c.outcome), c.n)
+		w := 19 + 7.2*float64(len(label))
+		if x > t.plotL && x+w > t.plotR {
+			x, y = t.plotL, y+22
+		}
+		t.legendItems = append(t.legendItems, legendItem{c.outcome, label, x + 19, y})
+		x += w + 16
+	}
+	t.h = y + 10
 	if len(ss) > maxTimelineRows {
-		t.overflowY = t.legendY + 22
+		t.overflowY = y + 22
 		t.h = t.overflowY + 8
 	}
 	return t
@@ -252,48 +291,45 @@ func (t *timeline) svg(b *strings.Builder) {
 }
 
 // flightChart draws the step chart of spans in flight and labels its peak.
+// Its scale runs up to the number of spans, the most that could be in
+// flight, not to the peak: a serial run then stays a thin strip and a fully
+// concurrent one fills the chart, instead of both filling it.
 func (t *timeline) flightChart(b *strings.Builder) {
 	top, bottom := t.flightTop, t.flightBottom
-	scale := (bottom - top) / float64(max(t.peak, 1))
-	y := func(n int) string { return num(bottom - float64(n)*scale) }
+	scale := (bottom - top) / float64(len(t.spans))
+	y := func(n int) float64 { return bottom - float64(n)*scale }
 	fmt.Fprintf(b, `<text class="tl-small" x="%s" y="%s" text-anchor="end" dominant-baseline="central">in flight</text>`,
-		num(t.plotL-12), num((top+bottom)/2))
+		num(t.plotL-34), num((top+bottom)/2))
+	fmt.Fprintf(b, `<line class="tl-grid" x1="%s" y1="%s" x2="%s" y2="%s"/>`, num(t.plotL), num(top), num(t.plotR), num(top))
+	for _, n := range []int{0, len(t.spans)} {
+		fmt.Fprintf(b, `<text class="tl-small" x="%s" y="%s" text-anchor="end" dominant-baseline="central">%d</text>`,
+			num(t.plotL-6), num(y(n)), n)
+	}
 	var d strings.Builder
-	fmt.Fprintf(&d, "M%s %sH%s", num(t.plotL), num(bottom), num(t.x(t.flight[0].At)))
+	fmt.Fprintf(&d, "M%s %s", num(t.plotL), num(bottom))
 	for _, s := range t.flight {
-		fmt.Fprintf(&d, "H%sV%s", num(t.x(s.At)), y(s.Count))
+		fmt.Fprintf(&d, "H%sV%s", num(t.x(s.At)), num(y(s.Count)))
 	}
 	fmt.Fprintf(&d, "H%sZ", num(t.plotR))
 	fmt.Fprintf(b, `<path class="tl-flight" d="%s"/>`, d.String())
 	fmt.Fprintf(b, `<line class="tl-axis" x1="%s" y1="%s" x2="%s" y2="%s"/>`, num(t.plotL), num(bottom), num(t.plotR), num(bottom))
 
+	// The label sits just above the peak level, where nothing is drawn.
 	px, anchor := t.x(t.peakAt)+4, "start"
 	if px > t.plotR-90 {
 		px, anchor = t.plotR, "end"
 	}
-	fmt.Fprintf(b, `<text class="tl-peak" x="%s" y="%s" text-anchor="%s">peak %d</text>`, num(px), num(top-6), anchor, t.peak)
+	fmt.Fprintf(b, `<text class="tl-peak" x="%s" y="%s" text-anchor="%s">peak %d</text>`, num(px), num(y(t.peak)-5), anchor, t.peak)
 }
 
-// legend writes one swatch per outcome present, then the wall time.
+// legend writes one swatch per outcome present, and the wall time in the
+// label column.
 func (t *timeline) legend(b *strings.Builder) {
-	x := t.plotL
-	y := t.legendY
-	for _, oc := range outcomeOrder {
-		n := 0
-		for _, s := range t.spans {
-			if normOutcome(s.Outcome) == oc {
-				n++
-			}
-		}
-		if n == 0 {
-			continue
-		}
-		label := fmt.Sprintf("%s (%d)", outcomeName(oc), n)
-		fmt.Fprintf(b, `<rect class="%s" x="%s" y="%s" width="14" height="14" rx="2"/>`, outcomeClass(oc), num(x), num(y-11))
-		fmt.Fprintf(b, `<text class="tl-small" x="%s" y="%s">%s</text>`, num(x+19), num(y), esc(label))
-		x += 19 + 7.5*float64(len(label)) + 16
+	for _, it := range t.legendItems {
+		fmt.Fprintf(b, `<rect class="%s" x="%s" y="%s" width="14" height="14" rx="2"/>`, outcomeClass(it.outcome), num(it.x-19), num(it.y-11))
+		fmt.Fprintf(b, `<text class="tl-small" x="%s" y="%s">%s</text>`, num(it.x), num(it.y), esc(it.label))
 	}
-	fmt.Fprintf(b, `<text class="tl-small" x="%s" y="%s" text-anchor="end">total %s</text>`, num(t.plotR), num(y), esc(duration(t.last-t.first)))
+	fmt.Fprintf(b, `<text class="tl-small" x="%s" y="%s" text-anchor="end">total %s</text>`, num(t.plotL-12), num(t.legendY), esc(duration(t.last-t.first)))
 }
 
 // summary is the chart in one sentence.
@@ -305,16 +341,8 @@ func (t *timeline) summary() string {
 	fmt.Fprintf(&b, "%d %s; peak %d in flight at once", len(t.spans), plural(len(t.spans), "request", "requests"), t.peak)
 	fmt.Fprintf(&b, "; total %s, from %s to %s ms", duration(t.last-t.first), ms(t.first), ms(t.last))
 	var counts []string
-	for _, oc := range outcomeOrder {
-		n := 0
-		for _, s := range t.spans {
-			if normOutcome(s.Outcome) == oc {
-				n++
-			}
-		}
-		if n > 0 {
-			counts = append(counts, fmt.Sprintf("%d %s", n, outcomeName(oc)))
-		}
+	for _, c := range t.counts {
+		counts = append(counts, fmt.Sprintf("%d %s", c.n, outcomeName(c.outcome)))
 	}
 	b.WriteString("; " + strings.Join(counts, ", ") + ".")
 	return b.String()
