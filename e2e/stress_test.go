@@ -103,7 +103,7 @@ func TestSaveStorm(t *testing.T) {
 	if i < 0 || !strings.HasPrefix(out[i+1:], l.ID+"  pass") {
 		t.Errorf("the tutor's last result line for %s is not a pass:\n%s", l.ID, out[max(i, 0):])
 	}
-	t.Logf("%d results printed for %s during the storm", strings.Count(out, "\n"+l.ID+"  ")-checksBefore, l.ID)
+	t.Logf("results printed for %s during the storm and after it: %d", l.ID, strings.Count(out, "\n"+l.ID+"  ")-checksBefore)
 
 	// Still alive and answering.
 	if err := syscall.Kill(pid, 0); err != nil {

@@ -70,9 +70,6 @@ func watchCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		defer wg.Wait()
 		if *asJSON {
 			enc := json.NewEncoder(e.stdout)
-			if *noWarm {
-				enc.Encode(watchEvent{Event: "ready", Time: time.Now()})
-			}
 			for u := range updates {
 				ev := watchEvent{Event: u.Kind, Lesson: u.Lesson, Time: time.Now(), Notice: u.Notice}
 				if !u.Seen.IsZero() {

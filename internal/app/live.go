@@ -184,7 +184,11 @@ func (lv *Live) trigger(id string, seen time.Time) {
 
 // work is the single check worker. It ends when ctx is done.
 func (lv *Live) work(ctx context.Context, o LiveOptions) {
-	if !o.NoWarm {
+	if o.NoWarm {
+		// The watcher exists (Run made it before starting work): say so,
+		// so a consumer waiting for "ready" never saves too early.
+		lv.setWarming("")
+	} else {
 		n := len(lv.app.Course.Lessons)
 		err := lv.app.Warm(ctx, lv.app.WS.Root, func(done, total int, id string) {
 			if done < total {
