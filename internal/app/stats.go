@@ -30,8 +30,9 @@ type variantStats struct {
 
 type measureStats struct {
 	check, what, unit, rule string
-	bound                   float64
+	bounds                  []float64 // one per run: some bounds depend on what the run sent
 	values                  []float64
+	headroom                []float64 // one per run
 	remeasured              int
 }
 
@@ -59,11 +60,13 @@ func (s *Stats) Add(o Outcome) {
 			mk := c.Name + ": " + m.What
 			ms := v.measures[mk]
 			if ms == nil {
-				ms = &measureStats{check: c.Name, what: m.What, unit: m.Unit, rule: m.Rule, bound: m.Bound}
+				ms = &measureStats{check: c.Name, what: m.What, unit: m.Unit, rule: m.Rule}
 				v.measures[mk] = ms
 				v.mOrder = append(v.mOrder, mk)
 			}
 			ms.values = append(ms.values, m.Value)
+			ms.bounds = append(ms.bounds, m.Bound)
+			ms.headroom = append(ms.headroom, Headroom(m.Rule, m.Bound, m.Value))
 			if len(m.Samples) > 1 {
 				ms.remeasured++
 			}
@@ -103,7 +106,11 @@ func (s *Stats) Print(w io.Writer) {
 			if m.rule == "min" {
 				cmp = "≥"
 			}
-			h := Headroom(m.rule, m.bound, med)
+			h := median(m.headroom)
+			bound := unit(m.unit, m.bounds[0])
+			if blo, _, bhi := minMedMax(m.bounds); blo != bhi {
+				bound = unit(m.unit, blo) + "–" + unit(m.unit, bhi)
+			}
 			side := "passes"
 			if h < 1 {
 				side = "fails"
@@ -113,7 +120,7 @@ func (s *Stats) Print(w io.Writer) {
 				extra = fmt.Sprintf(", re-measured near the bound in %d runs", m.remeasured)
 			}
 			fmt.Fprintf(w, "  %-52s min %s  median %s  max %s  (bound %s %s; headroom %s, %s%s)\n",
-				truncate(mk, 52), unit(m.unit, lo), unit(m.unit, med), unit(m.unit, hi), cmp, unit(m.unit, m.bound), ratio(h), side, extra)
+				truncate(mk, 52), unit(m.unit, lo), unit(m.unit, med), unit(m.unit, hi), cmp, bound, ratio(h), side, extra)
 		}
 	}
 }
