@@ -17,7 +17,7 @@ func TestDebounceTrailingEdge(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "exercise.go"), source(0))
-	w, err := New([]string{dir}, Options{Poll: true})
+	w, err := New([]string{dir}, Options{Poll: true, Settle: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestCoalesceSynctest(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		t0 := time.Now()
-		h := one(t, Options{Poll: true}) // Debounce 100ms, PollEvery 500ms
+		h := one(t, Options{Poll: true, Settle: -1}) // Debounce 100ms, PollEvery 500ms
 		p := h.path("exercise.go")
 		pending := func() (Change, bool) {
 			synctest.Wait()
@@ -165,7 +165,7 @@ func TestDebounceLaggingEvents(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "exercise.go")
 	writeFile(t, p, source(0))
-	w, err := New([]string{dir}, Options{Poll: true})
+	w, err := New([]string{dir}, Options{Poll: true, Settle: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -173,6 +173,21 @@ func (h *harness) expect(dir string, files map[string]string) Change {
 	return Change{}
 }
 
+// next waits for the next Change, whatever it carries.
+func (h *harness) next() Change {
+	h.t.Helper()
+	select {
+	case c, ok := <-h.w.Changes():
+		if !ok {
+			h.t.Fatal("Changes closed, want a change")
+		}
+		return c
+	case <-time.After(arriveWithin):
+		h.t.Fatalf("no Change within %v", arriveWithin)
+	}
+	return Change{}
+}
+
 // expectNone checks that no Change arrives for d.
 func (h *harness) expectNone(d time.Duration) {
 	h.t.Helper()

@@ -30,6 +30,7 @@ import (
 // Defaults for the zero values in Options.
 const (
 	DefaultDebounce  = 100 * time.Millisecond
+	DefaultSettle    = 10 * time.Millisecond
 	DefaultPollEvery = 500 * time.Millisecond
 	DefaultSelfTest  = time.Second
 )
@@ -49,6 +50,16 @@ type Options struct {
 	// the directory is hashed and a Change may be reported; 0 means
 	// DefaultDebounce.
 	Debounce time.Duration
+	// Settle is how long after the first event of a burst the directory
+	// is looked at early. Most saves are over within a millisecond of
+	// their first event (one write, or one rename), so if every file is
+	// there and none is empty, the new content is reported then, without
+	// waiting for the debounce; if more events follow, the burst goes on
+	// as usual and a later state is reported as a Change of its own. A
+	// consumer that starts work on a Change should therefore cancel it
+	// when the next Change for the same directory arrives. 0 means
+	// DefaultSettle; a negative value turns the early look off.
+	Settle time.Duration
 	// Poll forces polling instead of file-system events.
 	Poll bool
 	// PollEvery is the polling interval; 0 means DefaultPollEvery.
@@ -114,6 +125,7 @@ type dirState struct {
 
 	burst    bool      // events arrived and the directory has not been hashed since
 	first    time.Time // when the burst's first event arrived
+	peekAt   time.Time // when to look early (see Options.Settle); zero once looked
 	deadline time.Time // when the burst is over unless more events arrive
 	retries  int       // rescans left after a failed read
 	waited   bool      // the burst was extended once for an empty or missing file
@@ -138,6 +150,9 @@ func New(dirs []string, o Options) (*Watcher, error) {
 	}
 	if o.Debounce <= 0 {
 		o.Debounce = DefaultDebounce
+	}
+	if o.Settle == 0 {
+		o.Settle = DefaultSettle
 	}
 	if o.PollEvery <= 0 {
 		o.PollEvery = DefaultPollEvery
@@ -458,6 +473,9 @@ func (l *loop) error(err error, now time.Time) {
 func (l *loop) touch(d *dirState, now time.Time) {
 	if !d.burst {
 		d.burst, d.first = true, now
+		if s := l.w.opts.Settle; s > 0 && s < l.w.opts.Debounce {
+			d.peekAt = now.Add(s)
+		}
 	}
 	d.deadline = now.Add(l.w.opts.Debounce)
 	d.retries = readRetries
@@ -477,16 +495,28 @@ func (l *loop) nextDeadline() (time.Time, bool) {
 	var at time.Time
 	ok := false
 	for _, d := range l.w.dirs {
-		if d.burst && (!ok || d.deadline.Before(at)) {
-			at, ok = d.deadline, true
+		if !d.burst {
+			continue
+		}
+		due := d.deadline
+		if !d.peekAt.IsZero() && d.peekAt.Before(due) {
+			due = d.peekAt
+		}
+		if !ok || due.Before(at) {
+			at, ok = due, true
 		}
 	}
 	return at, ok
 }
 
-// fire hashes every directory whose burst is over.
+// fire hashes every directory whose burst is over, and takes the early look
+// at every burst that is due for one.
 func (l *loop) fire(now time.Time) {
 	for _, d := range l.w.dirs {
+		if d.burst && !d.peekAt.IsZero() && !now.Before(d.peekAt) {
+			d.peekAt = time.Time{}
+			l.peek(d)
+		}
 		if !d.burst || now.Before(d.deadline) {
 			continue
 		}
@@ -504,6 +534,27 @@ func (l *loop) fire(now time.Time) {
 		d.burst = false
 		l.rescan(d, now)
 	}
+}
+
+// peek looks at d early in its burst and offers the content if it looks
+// like a finished save: readable, no file missing and none empty. Anything
+// else is left to the end of the burst, which looks again in any case.
+func (l *loop) peek(d *dirState) {
+	files, gone, err := hashDir(d.path, l.w.opts.Match)
+	if gone || err != nil || l.halfway(d, files) {
+		l.w.logf("%s: early look found a save in progress", d.given)
+		return
+	}
+	current := d.delivered
+	if d.pendingFiles != nil {
+		current = d.pendingFiles
+	}
+	if sameFiles(files, current) {
+		l.w.logf("%s: early look: same content", d.given)
+		return
+	}
+	l.w.logf("%s: early look", d.given)
+	l.offer(d, files, d.first)
 }
 
 // emptySum is the sha256 of no bytes.
