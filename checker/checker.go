@@ -166,7 +166,12 @@ func (r *Runner) run(ctx context.Context, job Job) *Result {
 	}
 	args = append(args, "./"+filepath.ToSlash(job.Dir))
 
-	env := append(os.Environ(), "GOWORK=off", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod", "TUTOR_REPORT="+report)
+	// The compiler and linker run without garbage collection (they live
+	// for a moment; it saves about a tenth of the build). The test binary
+	// inherits that, so the harness sets the learner's GOGC back from
+	// TUTOR_GOGC before any of the learner's code runs.
+	env := append(os.Environ(), "GOWORK=off", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod", "TUTOR_REPORT="+report,
+		"GOGC=off", "TUTOR_GOGC="+os.Getenv("GOGC"))
 	if race {
 		env = append(env, "GORACE=atexit_sleep_ms=0 halt_on_error=0")
 	}

@@ -25,12 +25,19 @@ func fixture(t *testing.T, code string) Job {
 		t.Fatal(err)
 	}
 	harness := map[string][]byte{}
-	for _, name := range []string{"harness.go", "load.go"} {
-		b, err := os.ReadFile(filepath.Join("..", "lessons", "harness", name))
+	names, err := filepath.Glob(filepath.Join("..", "lessons", "harness", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		harness[name] = b
+		harness[filepath.Base(name)] = b
 	}
 	return Job{
 		Lesson: "00-fixture", Root: root, Dir: "lesson", Files: []string{"code.go"},
@@ -103,6 +110,8 @@ func TestVerdicts(t *testing.T) {
 				t.Errorf("running = %q, want Answer", res.Running)
 			}
 		}},
+		// The build runs with GOGC=off; the learner's code must not.
+		{"gc-restored", "package lesson\n\nimport \"runtime/debug\"\n\nfunc Work() int {\n\tif p := debug.SetGCPercent(100); p != 100 {\n\t\treturn p\n\t}\n\treturn 42\n}\n", Pass, func(t *testing.T, res *Result) {}},
 		{"output", "package lesson\n\nimport \"fmt\"\n\nfunc Work() int { fmt.Println(\"hello from the learner\"); return 42 }\n", Pass, func(t *testing.T, res *Result) {
 			if !strings.Contains(res.Output, "hello from the learner") || strings.Contains(res.Output, "RUN") {
 				t.Errorf("output = %q, want only the learner's line", res.Output)

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -61,5 +62,26 @@ func TestMessage(t *testing.T) {
 	want := "10 requests × 100 ms, total time: 1.02 s. Concurrent handling takes about 100 ms; the check allows up to 350 ms. Likely cause: time.Sleep keeps the loop."
 	if got != want {
 		t.Errorf("Message = %q\nwant      %q", got, want)
+	}
+}
+
+func TestRestoreGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	for _, tc := range []struct {
+		v    string
+		set  bool
+		want int
+	}{
+		{"", true, 100},
+		{"50", true, 50},
+		{"off", true, -1},
+		{"nonsense", true, 100},
+		{"50", false, 77}, // not run by the tutor: left alone
+	} {
+		debug.SetGCPercent(77)
+		restoreGC(tc.v, tc.set)
+		if got := debug.SetGCPercent(77); got != tc.want {
+			t.Errorf("restoreGC(%q, %v): GC percent %d, want %d", tc.v, tc.set, got, tc.want)
+		}
 	}
 }
