@@ -17,6 +17,10 @@ type lessonEvent struct {
 	Status     string `json:"status"`  // not-started, failing, passed
 	StatusText string `json:"status_text"`
 	HTML       string `json:"html,omitempty"` // the result panel's inner HTML
+	// The hints panel's inner HTML and key, with HTML: a hint revealed in
+	// another tab, or by `tutor hint`, shows without a reload.
+	HintsHTML  string `json:"hints_html,omitempty"`
+	HintsKey   string `json:"hints_key,omitempty"`
 	HintsShown int    `json:"hints_shown"`
 	Attempts   int    `json:"attempts"`
 	Assisted   bool   `json:"assisted"`
@@ -117,6 +121,12 @@ func (s *Server) writeLesson(w io.Writer, p *lessonPage, st LessonState, workspa
 			html = `<p class="result-error">The result could not be drawn; reload the page.</p>`
 		}
 		ev.HTML = html
+		hv := hintsOf(p, st)
+		if hints, err := s.execute("fragments", "hints", hv); err == nil {
+			ev.HintsHTML, ev.HintsKey = hints, hv.Key()
+		} else {
+			log.Print(err)
+		}
 	}
 	writeEvent(w, "lesson", ev)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -211,6 +212,7 @@ func TestEventsPushReconnectTwoClients(t *testing.T) {
 		head    string
 	}{
 		{"check starts", LessonState{Status: Failing, Checking: true, Result: failingResult()}, "checking", "failing", "Checking…"},
+		{"a hint is revealed elsewhere", LessonState{Status: Failing, HintsShown: 2, Result: failingResult()}, "fail", "failing", "Not yet"},
 		{"it passes", LessonState{Status: Passed, Attempts: 3, Result: &checker.Result{Verdict: checker.Pass,
 			Checks: []checker.Check{{Name: "Concurrent", Passed: true}}}}, "pass", "passed", "Passed"},
 	} {
@@ -223,8 +225,17 @@ func TestEventsPushReconnectTwoClients(t *testing.T) {
 			if st == a && !strings.Contains(le.HTML, `<p class="headline">`+tc.head+`</p>`) {
 				t.Errorf("%s, %s: html lacks headline %q:\n%s", tc.name, name, tc.head, le.HTML)
 			}
-			if st == b && le.HTML != "" {
+			if st == b && (le.HTML != "" || le.HintsHTML != "") {
 				t.Errorf("%s, %s: html sent to the map", tc.name, name)
+			}
+			// The hints panel travels with the result panel, so another
+			// tab shows a revealed hint without a reload.
+			wantKey := fmt.Sprintf("%d/%t", tc.st.HintsShown, tc.status == "passed")
+			if st == a && (le.HintsKey != wantKey || !strings.Contains(le.HintsHTML, "Hints")) {
+				t.Errorf("%s, %s: hints key %q (want %q), html %q", tc.name, name, le.HintsKey, wantKey, le.HintsHTML)
+			}
+			if st == a && tc.st.HintsShown == 2 && !strings.Contains(le.HintsHTML, "Give the loop away") {
+				t.Errorf("%s, %s: the second hint is not in the hints html:\n%s", tc.name, name, le.HintsHTML)
 			}
 		}
 	}

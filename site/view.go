@@ -218,6 +218,10 @@ type hintsView struct {
 	Passed bool
 }
 
+// Key changes whenever the hints panel would look different; a page
+// re-renders its panel from a live event only when the key differs.
+func (v *hintsView) Key() string { return fmt.Sprintf("%d/%t", len(v.Shown), v.Passed) }
+
 func hintsOf(p *lessonPage, st LessonState) *hintsView {
 	n := min(max(st.HintsShown, 0), len(p.Hints))
 	v := &hintsView{ID: p.L.ID, Shown: p.Hints[:n], Total: len(p.Hints), Passed: statusOf(st) == Passed}

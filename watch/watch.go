@@ -7,7 +7,11 @@
 // quiet after the first save. Every editor turns one save into a burst of
 // events on several names, so events are filtered by base name, debounced per
 // directory, and then the directory's files are hashed: a Change is reported
-// only when the content really differs from what was last reported. Where the
+// only when the content really differs from what was last reported. Most saves
+// are complete a moment after their first event, so the watcher also looks
+// early (Options.Settle, 10 ms) and reports a save that looks finished then,
+// instead of waiting out the debounce; if the burst goes on, its final content
+// follows as another Change, and the consumer cancels what it started. Where the
 // file system sends no events at all (network drives, WSL's /mnt, some
 // container mounts), the watcher notices at start and polls instead.
 package watch // import "github.com/gotutor/tutor/watch"

@@ -35,7 +35,10 @@ type Update struct {
 // side by side on a small machine would disturb each other. A save of the
 // lesson being checked cancels that run and starts again; a result is
 // published only if the files on disk are still the ones that were checked,
-// so no verdict is ever shown for code that is gone.
+// so no verdict is ever shown for code that is gone. The watcher reports a
+// save that looks finished 10 ms after its first event, before its debounce
+// ends, so a check usually starts at once; if the save was not finished
+// after all, the rest of it arrives as another change and cancels that run.
 type Live struct {
 	app    *App
 	editor string

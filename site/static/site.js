@@ -198,6 +198,11 @@
     if (ev.lesson !== lessonID) {
       return;
     }
+    var hints = document.getElementById('hints');
+    if (hints && ev.hints_key && hints.getAttribute('data-key') !== ev.hints_key) {
+      hints.innerHTML = ev.hints_html;
+      hints.setAttribute('data-key', ev.hints_key);
+    }
     var v = document.getElementById('verdict');
     if (!v) {
       return;
