@@ -18,7 +18,7 @@ type lessonEvent struct {
 	StatusText string `json:"status_text"`
 	HTML       string `json:"html,omitempty"` // the result panel's inner HTML
 	// The hints panel's inner HTML and key, with HTML: a hint revealed in
-	// another tab, or by `tutor hint`, shows without a reload.
+	// another tab shows without a reload.
 	HintsHTML  string `json:"hints_html,omitempty"`
 	HintsKey   string `json:"hints_key,omitempty"`
 	HintsShown int    `json:"hints_shown"`
