@@ -317,7 +317,14 @@ func TestLessonPage(t *testing.T) {
 		t.Errorf("map entry of %s = %q (%v), want it marked passed", l.ID, status, err)
 	}
 
-	// Reveal a hint.
+	// Reveal a hint, with the lesson open in a second tab too.
+	other, _ := tab(t)
+	if err := chromedp.Do(other, chromedp.Navigate(s.url+"lesson/02"), chromedp.WaitVisible(chromedp.CSS(`#hints`))); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := chromedp.Run(other, chromedp.Evaluate[int](`document.querySelectorAll('#hints .hint').length`)); err != nil || n != 0 {
+		t.Fatalf("the second tab shows %d hints before any was revealed (%v)", n, err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"lesson/02"), chromedp.WaitVisible(chromedp.CSS(`form[action$="/hint"] button`))); err != nil {
 		t.Fatal(err)
 	}
@@ -326,6 +333,18 @@ func TestLessonPage(t *testing.T) {
 	}
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#hints .hint`))); err != nil {
 		t.Fatalf("hint did not appear: %v", err)
+	}
+	// A second tab, opened before the hint was revealed, shows it too,
+	// without a reload (the live update carries the hints panel).
+	if n, err := chromedp.Run(other, chromedp.Evaluate[int](`document.querySelectorAll('#hints .hint').length`)); err != nil {
+		t.Fatal(err)
+	} else if n == 0 {
+		wctx, cancel := context.WithTimeout(other, 10*time.Second)
+		err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(`#hints .hint`)))
+		cancel()
+		if err != nil {
+			t.Errorf("the hint revealed in one tab did not appear in another within 10 s: %v", err)
+		}
 	}
 
 	// Reset (after opening its confirmation), then undo.
