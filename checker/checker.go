@@ -71,6 +71,19 @@ type Job struct {
 	// BuildOnly compiles everything the run needs without running a check,
 	// to warm the Go build cache.
 	BuildOnly bool
+	// OnProgress, if set, is called each time a check starts or ends, with
+	// what the run has shown so far, so a display can show each check's
+	// outcome as soon as it is known instead of after the last one. It is
+	// called from the goroutine that reads the run's output and must return
+	// quickly. The Result of Run stays the only verdict.
+	OnProgress func(Progress)
+}
+
+// Progress is how far a run has got: the checks that have ended, in order,
+// with their messages and measurements, and the one running now.
+type Progress struct {
+	Done    []Check `json:"done"`
+	Running string  `json:"running,omitempty"`
 }
 
 // Runner runs jobs. The zero value is not usable; use [NewRunner].
@@ -177,7 +190,7 @@ func (r *Runner) run(ctx context.Context, job Job) *Result {
 	}
 	env = append(env, job.Env...)
 
-	ex := &execution{job: job, backed: hidden, root: job.Root}
+	ex := &execution{job: job, backed: hidden, root: job.Root, report: report}
 	runErr := ex.exec(ctx, r.goBin, args, env)
 	if ctx.Err() != nil {
 		return nil
@@ -310,6 +323,7 @@ type execution struct {
 	job    Job
 	root   string
 	backed map[string]string // overlay backing path → the virtual path it stands for
+	report string            // the harness's report file
 
 	buildOut  []string
 	started   time.Time // when the test binary started ("start" event)
@@ -393,6 +407,12 @@ func (ex *execution) exec(ctx context.Context, goBin string, args, env []string)
 			}
 		}
 		ex.add(e)
+		if ex.job.OnProgress != nil && e.Test != "" && !strings.Contains(e.Test, "/") {
+			switch e.Action {
+			case "run", "pass", "fail", "skip":
+				ex.job.OnProgress(ex.progress())
+			}
+		}
 	}
 	err = cmd.Wait()
 	close(done)
@@ -491,6 +511,31 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	l.n -= len(q)
 	l.w.Write(q)
 	return len(p), nil
+}
+
+// progress is what the run has shown so far. A check's record is in the
+// report file by the time its end is announced (the harness writes it in
+// the test's cleanup), so ended checks carry their messages.
+func (ex *execution) progress() Progress {
+	var p Progress
+	partial := &Result{}
+	for _, name := range ex.order {
+		outcome, done := ex.outcome[name]
+		if !done {
+			p.Running = strings.TrimPrefix(name, "Test")
+			continue
+		}
+		c := Check{Name: strings.TrimPrefix(name, "Test"), Passed: outcome != "fail", Skipped: outcome == "skip"}
+		c.Message = ex.scrub(logMessage(ex.logs[name]))
+		partial.Checks = append(partial.Checks, c)
+	}
+	if len(partial.Checks) > 0 {
+		if recs, err := readReport(ex.report); err == nil {
+			mergeReport(partial, recs)
+		}
+	}
+	p.Done = partial.Checks
+	return p
 }
 
 func (ex *execution) result(runErr error) *Result {

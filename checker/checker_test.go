@@ -197,3 +197,40 @@ func TestCancel(t *testing.T) {
 		t.Errorf("cancelled run took %v to return", d)
 	}
 }
+
+// TestProgress checks that a run reports each check as it starts and ends,
+// with the ended check's message, before the run is over.
+func TestProgress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	r := newRunner(t)
+	job := fixture(t, "package lesson\n\nfunc Work() int { return 7 }\n")
+	var seen []Progress
+	job.OnProgress = func(p Progress) { seen = append(seen, p) }
+	res, err := r.Run(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != Fail {
+		t.Fatalf("verdict = %s, want fail", res.Verdict)
+	}
+	// Answer runs, Answer ends (failed), Fast runs, Fast ends.
+	if len(seen) != 4 {
+		t.Fatalf("got %d progress reports, want 4: %+v", len(seen), seen)
+	}
+	if seen[0].Running != "Answer" || len(seen[0].Done) != 0 {
+		t.Errorf("first report = %+v, want Answer running and nothing done", seen[0])
+	}
+	answer := seen[1].Done
+	if seen[1].Running != "" || len(answer) != 1 || answer[0].Name != "Answer" || answer[0].Passed ||
+		!strings.Contains(answer[0].Message, "Work(): 7") || answer[0].Title != "Work returns 42" || len(answer[0].Measures) != 1 {
+		t.Errorf("second report = %+v, want Answer failed with its title, message and measure", seen[1])
+	}
+	if seen[2].Running != "Fast" || len(seen[2].Done) != 1 {
+		t.Errorf("third report = %+v, want Fast running after Answer", seen[2])
+	}
+	if last := seen[3]; len(last.Done) != 2 || !last.Done[1].Passed || last.Running != "" {
+		t.Errorf("last report = %+v, want both checks done, Fast passed", last)
+	}
+}

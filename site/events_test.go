@@ -307,3 +307,30 @@ func TestEventsWriteTimeout(t *testing.T) {
 		t.Errorf("event after the write timeout = %+v, want 01-measure pass", le)
 	}
 }
+
+// TestEventsProgress checks that a running check shows the checks that have
+// ended so far, with their messages and numbers, before its result.
+func TestEventsProgress(t *testing.T) {
+	f := newFake(t.TempDir())
+	f.Set("02-event-loop", LessonState{Status: Failing, Result: failingResult()})
+	_, base := startServer(t, f, 0)
+	a := openStream(t, base, "?lesson=02-event-loop")
+	a.snapshot(t)
+	waitFor(t, "a subscriber", func() bool { return f.Subscribers() == 1 })
+
+	done := checker.Check{Name: "Concurrent", Title: "10 requests at once", Passed: false,
+		Message:  "10 requests took 1.01 s; the check allows up to 300 ms.",
+		Measures: []checker.Measure{{What: "total time", Unit: "ms", Value: 1010, Bound: 300, Rule: "max"}},
+		Timeline: []checker.Span{{Label: "Ping #1", StartMS: 0, EndMS: 100, Outcome: "ok"}}}
+	f.Publish(Event{Lesson: "02-event-loop", State: LessonState{Status: Failing, Checking: true, Result: failingResult(),
+		Progress: &checker.Progress{Done: []checker.Check{done}, Running: "Responsive"}}})
+	le := a.lesson(t)
+	if le.Verdict != "checking" {
+		t.Errorf("verdict = %q, want checking", le.Verdict)
+	}
+	contains(t, "progress html", le.HTML, `<p class="headline">Checking…</p>`, "1 check done, 1 failed; running Responsive…",
+		"10 requests at once", "the check allows up to 300 ms", `<svg class="tl"`)
+	if strings.Contains(le.HTML, "Checked in") {
+		t.Errorf("the progress panel shows the last result's time:\n%s", le.HTML)
+	}
+}

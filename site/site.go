@@ -68,9 +68,12 @@ const (
 
 // LessonState is everything the site knows about one lesson's progress.
 type LessonState struct {
-	Status     string          // NotStarted, Failing or Passed
-	Checking   bool            // a check is running now
-	Result     *checker.Result // the last result, nil if none yet
+	Status   string          // NotStarted, Failing or Passed
+	Checking bool            // a check is running now
+	Result   *checker.Result // the last result, nil if none yet
+	// Progress is how far the check running now has got (nil if none is
+	// running or it has not reached its first check).
+	Progress   *checker.Progress
 	HintsShown int
 	Attempts   int
 	Assisted   bool // the learner saw the solution before passing

@@ -237,6 +237,7 @@ type resultView struct {
 	Lesson   string
 	Verdict  string
 	Checking bool
+	Fresh    bool // the checks shown belong to the run in progress, not the last result
 	Headline string
 	Detail   string // one sentence under the headline
 	Summary  string // the checker's one-line summary, when it adds to Detail
@@ -272,6 +273,9 @@ type sourceView struct {
 }
 
 func (s *Server) resultView(p *lessonPage, st LessonState, workspace string) *resultView {
+	if st.Checking && st.Progress != nil && len(st.Progress.Done) > 0 {
+		return progressView(p, st)
+	}
 	v := &resultView{Lesson: p.L.ID, Verdict: verdictOf(st), Checking: st.Checking, R: st.Result}
 	r := st.Result
 	if r == nil {
@@ -284,20 +288,7 @@ func (s *Server) resultView(p *lessonPage, st LessonState, workspace string) *re
 		}
 		return v
 	}
-	for _, c := range r.Checks {
-		cv := checkView{Name: c.Name, Title: cmp.Or(c.Title, c.Name), Message: c.Message, Remeasured: c.Remeasured, Outcome: "pass"}
-		switch {
-		case c.Skipped:
-			cv.Outcome = "skip"
-		case !c.Passed:
-			cv.Outcome = "fail"
-			v.Failed++
-		}
-		for _, m := range c.Measures {
-			cv.Measures = append(cv.Measures, measureOf(m))
-		}
-		v.Checks = append(v.Checks, cv)
-	}
+	v.Checks, v.Failed = checkViews(r.Checks)
 	switch r.Verdict {
 	case checker.Pass:
 		v.Headline = "Passed"
@@ -349,6 +340,54 @@ func (s *Server) resultView(p *lessonPage, st LessonState, workspace string) *re
 		v.Lines = strings.Count(strings.TrimSuffix(r.Output, "\n"), "\n") + 1
 	}
 	return v
+}
+
+// progressView is the result panel while a check runs and some of its
+// checks have ended: those, with their numbers, as soon as they are known.
+func progressView(p *lessonPage, st LessonState) *resultView {
+	done := st.Progress.Done
+	v := &resultView{Lesson: p.L.ID, Verdict: verdictOf(st), Checking: true, Fresh: true, Headline: "Checking…",
+		R: &checker.Result{Checks: done}}
+	v.Checks, v.Failed = checkViews(done)
+	n := fmt.Sprintf("%d checks done", len(done))
+	if len(done) == 1 {
+		n = "1 check done"
+	}
+	if v.Failed > 0 {
+		n += fmt.Sprintf(", %d failed", v.Failed)
+	}
+	if st.Progress.Running != "" {
+		v.Detail = fmt.Sprintf("%s; running %s…", n, st.Progress.Running)
+	} else {
+		v.Detail = n + "; finishing…"
+	}
+	pick := slices.IndexFunc(done, func(c checker.Check) bool { return !c.Passed && len(c.Timeline) > 0 })
+	if pick < 0 {
+		pick = slices.IndexFunc(done, func(c checker.Check) bool { return len(c.Timeline) > 0 })
+	}
+	if pick >= 0 {
+		v.Timeline = render.Timeline(done[pick].Timeline, render.TimelineOptions{Title: "Timeline of " + done[pick].Name, Width: timelineWidth})
+	}
+	return v
+}
+
+// checkViews turns checks into the panel's list, and counts the failed ones.
+func checkViews(checks []checker.Check) (views []checkView, failed int) {
+	for _, c := range checks {
+		cv := checkView{Name: c.Name, Title: cmp.Or(c.Title, c.Name), Message: c.Message, Remeasured: c.Remeasured, Outcome: "pass"}
+		switch {
+		case c.Skipped:
+			cv.Outcome = "skip"
+		case !c.Passed:
+			cv.Outcome = "fail"
+			failed++
+		}
+		for _, m := range c.Measures {
+			cv.Measures = append(cv.Measures, measureOf(m))
+		}
+		views = append(views, cv)
+	}
+	return views, failed
 }
 
 func elapsed(r *checker.Result) string {

@@ -265,6 +265,7 @@ func TestWatchJSON(t *testing.T) {
 	os.WriteFile(file, solution, 0o644)
 
 	var results []watchEvent
+	var progress []watchEvent // of the run that led to a result
 	deadline := time.After(30 * time.Second)
 collect:
 	for {
@@ -272,6 +273,12 @@ collect:
 		case ev, ok := <-events:
 			if !ok {
 				break collect
+			}
+			switch ev.Event {
+			case "checking":
+				progress = nil
+			case "progress":
+				progress = append(progress, ev)
 			}
 			if ev.Event == "result" {
 				results = append(results, ev)
@@ -287,6 +294,17 @@ collect:
 	}
 	if len(results) != 1 || results[0].Result == nil || results[0].Verdict != checker.Pass || results[0].Lesson != l.ID {
 		t.Fatalf("results = %+v, want exactly one pass for %s", results, l.ID)
+	}
+	// Before the result, each ended check was reported as it ended.
+	if len(progress) == 0 {
+		t.Fatalf("no progress event before the result")
+	}
+	first := progress[0].Progress
+	if first == nil || len(first.Done) != 1 || first.Done[0].Name != results[0].Checks[0].Name || first.Done[0].Message == "" {
+		t.Errorf("first progress = %+v, want the first check, ended, with its message", first)
+	}
+	if last := progress[len(progress)-1].Progress; last == nil || len(last.Done) != len(results[0].Checks) {
+		t.Errorf("last progress = %+v, want all %d checks ended", last, len(results[0].Checks))
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -21,11 +22,14 @@ import (
 // watchEvent is one line of `tutor watch --json`. A result line carries
 // every field of `tutor check --json` besides these.
 type watchEvent struct {
-	Event  string     `json:"event"` // "ready", "notice", "checking" or "result"
+	Event  string     `json:"event"` // "ready", "notice", "checking", "progress" or "result"
 	Lesson string     `json:"lesson,omitempty"`
 	Seen   *time.Time `json:"seen,omitempty"` // when the save was noticed
 	Time   time.Time  `json:"time"`
 	Notice string     `json:"notice,omitempty"`
+	// Progress, in a "progress" event: the checks of the running check
+	// that have ended so far, and the one running now.
+	Progress *checker.Progress `json:"progress,omitempty"`
 	*checker.Result
 }
 
@@ -83,6 +87,8 @@ func watchCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 					}
 				case "result":
 					ev.Result = u.State.Result
+				case "progress":
+					ev.Progress = u.State.Progress
 				case "checking":
 				default:
 					continue
@@ -123,6 +129,7 @@ func watchTerminal(ctx context.Context, cancel context.CancelFunc, e *env, a *ap
 	}()
 	help := "keys: h hint · n next lesson · c check all · q quit"
 	fmt.Fprintf(w, "Watching %s. Edit %s and save.\n%s\n", a.WS.Root, workspace.Rel(current, current.Files[0]), help)
+	shown := 0 // checks of the running check already printed
 	for {
 		select {
 		case <-ctx.Done():
@@ -166,6 +173,20 @@ func watchTerminal(ctx context.Context, cancel context.CancelFunc, e *env, a *ap
 				}
 			case "checking":
 				fmt.Fprintf(w, "%s  checking %s …\n", time.Now().Format("15:04:05"), u.Lesson)
+				shown = 0
+			case "progress":
+				// Each check as it ends, so a slow failing run says early
+				// what failed; the full result follows.
+				if p := u.State.Progress; p != nil {
+					for _, c := range p.Done[min(shown, len(p.Done)):] {
+						mark := "✓"
+						if !c.Passed {
+							mark = "✗"
+						}
+						fmt.Fprintf(w, "          %s %s\n", mark, cmp.Or(c.Title, c.Name))
+					}
+					shown = len(p.Done)
+				}
 			case "result":
 				if l, err := a.Course.Lesson(u.Lesson); err == nil {
 					current = l

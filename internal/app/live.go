@@ -20,7 +20,7 @@ import (
 
 // Update is one change of the live state, for the page and the terminal.
 type Update struct {
-	Kind   string // "checking", "result", "state" (hints, reset…) or "notice"
+	Kind   string // "checking", "progress" (a check of the run ended), "result", "state" (hints, reset…) or "notice"
 	Lesson string
 	State  site.LessonState
 	Notice string
@@ -46,6 +46,7 @@ type Live struct {
 	mu       sync.Mutex
 	results  map[string]*checker.Result
 	checking string             // lesson being checked, "" if none
+	progress *checker.Progress  // how far that check has got
 	cancel   context.CancelFunc // cancels the run in flight
 	pending  []string           // lessons waiting for a check, in order
 	seen     map[string]time.Time
@@ -223,7 +224,7 @@ func (lv *Live) work(ctx context.Context, o LiveOptions) {
 			seen := lv.seen[id]
 			delete(lv.seen, id)
 			runCtx, cancel := context.WithCancel(ctx)
-			lv.checking, lv.cancel = id, cancel
+			lv.checking, lv.cancel, lv.progress = id, cancel, nil
 			lv.mu.Unlock()
 
 			lv.publishLesson("checking", id, seen)
@@ -231,7 +232,7 @@ func (lv *Live) work(ctx context.Context, o LiveOptions) {
 			cancel()
 
 			lv.mu.Lock()
-			lv.checking, lv.cancel = "", nil
+			lv.checking, lv.cancel, lv.progress = "", nil, nil
 			again := slices.Contains(lv.pending, id)
 			lv.mu.Unlock()
 			if !again {
@@ -249,7 +250,17 @@ func (lv *Live) runOne(ctx context.Context, id string, seen time.Time) {
 		return
 	}
 	before := lv.app.WS.Fingerprint(l)
-	res, err := lv.app.Runner.Run(ctx, lv.app.Job(lv.app.WS.Root, l, nil))
+	job := lv.app.Job(lv.app.WS.Root, l, nil)
+	job.OnProgress = func(p checker.Progress) {
+		if len(p.Done) == 0 {
+			return // nothing to show yet beyond "checking"
+		}
+		lv.mu.Lock()
+		lv.progress = &p
+		lv.mu.Unlock()
+		lv.publishLesson("progress", id, seen)
+	}
+	res, err := lv.app.Runner.Run(ctx, job)
 	if err != nil {
 		return // cancelled: a newer save is queued, or the tutor is stopping
 	}
@@ -282,6 +293,7 @@ func (lv *Live) state(id string) site.LessonState {
 	return site.LessonState{
 		Status:     string(lp.Status),
 		Checking:   lv.checking == id,
+		Progress:   progressOf(lv.checking == id, lv.progress),
 		Result:     lv.results[id],
 		HintsShown: lp.HintsShown,
 		Attempts:   lp.Attempts,
@@ -434,4 +446,11 @@ func (lv *Live) OpenInEditor(id, file string) error {
 	// This goroutine ends when the editor exits; it only reaps the process.
 	go cmd.Wait()
 	return nil
+}
+
+func progressOf(checking bool, p *checker.Progress) *checker.Progress {
+	if !checking {
+		return nil
+	}
+	return p
 }
