@@ -25,33 +25,34 @@ func TestEarlyLook(t *testing.T) {
 	}
 }
 
-// TestEarlyLookSkipsEmptyFile checks that a file caught empty, as between
-// an in-place save's truncate and its write, is not reported early: the
-// written content is reported once, at the end of the burst.
-func TestEarlyLookSkipsEmptyFile(t *testing.T) {
+// TestEarlyLookSkipsHalfSave checks that a save caught half-way, with the
+// file empty (between an in-place save's truncate and its write) or missing
+// (between a rename-saving editor's two renames), is not reported early: the
+// finished content is reported once, at the end of the burst.
+func TestEarlyLookSkipsHalfSave(t *testing.T) {
 	t.Parallel()
-	h := one(t, Options{})
-	h.settle()
-	writeFile(t, h.path("exercise.go"), "")
-	time.Sleep(DefaultSettle + 40*time.Millisecond) // the early look happens meanwhile
-	writeFile(t, h.path("exercise.go"), source(1))
-	h.expect(h.dirs[0], h.want(1))
-	h.expectNone(quietFor)
-}
-
-// TestEarlyLookSkipsMissingFile is the same for a save by rename, caught
-// while the file is gone.
-func TestEarlyLookSkipsMissingFile(t *testing.T) {
-	t.Parallel()
-	h := one(t, Options{})
-	h.settle()
-	if err := os.Rename(h.path("exercise.go"), h.path("exercise.go~")); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name      string
+		firstHalf func(h *harness)
+	}{
+		{"empty file", func(h *harness) { writeFile(h.t, h.path("exercise.go"), "") }},
+		{"missing file", func(h *harness) {
+			if err := os.Rename(h.path("exercise.go"), h.path("exercise.go~")); err != nil {
+				h.t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := one(t, Options{})
+			h.settle()
+			tc.firstHalf(h)
+			time.Sleep(DefaultSettle + 40*time.Millisecond) // the early look happens meanwhile
+			writeFile(t, h.path("exercise.go"), source(1))
+			h.expect(h.dirs[0], h.want(1))
+			h.expectNone(quietFor)
+		})
 	}
-	time.Sleep(DefaultSettle + 40*time.Millisecond)
-	writeFile(t, h.path("exercise.go"), source(1))
-	h.expect(h.dirs[0], h.want(1))
-	h.expectNone(quietFor)
 }
 
 // TestEarlyLookThenMore checks the contract a consumer relies on: when

@@ -540,6 +540,14 @@ func (l *loop) fire(now time.Time) {
 	}
 }
 
+// current is the content the consumer has or is about to get.
+func (d *dirState) current() map[string]string {
+	if d.pendingFiles != nil {
+		return d.pendingFiles
+	}
+	return d.delivered
+}
+
 // peek looks at d early in its burst and offers the content if it looks
 // like a finished save: readable, no file missing and none empty. Anything
 // else is left to the end of the burst, which looks again in any case.
@@ -549,10 +557,7 @@ func (l *loop) peek(d *dirState) {
 		l.w.logf("%s: early look found a save in progress", d.given)
 		return
 	}
-	current := d.delivered
-	if d.pendingFiles != nil {
-		current = d.pendingFiles
-	}
+	current := d.current()
 	if sameFiles(files, current) {
 		l.w.logf("%s: early look: same content", d.given)
 		return
@@ -605,10 +610,7 @@ func (l *loop) rescan(d *dirState, now time.Time) {
 // halfway reports whether files has an empty file or lacks one the
 // consumer has or is about to get.
 func (l *loop) halfway(d *dirState, files map[string]string) bool {
-	current := d.delivered
-	if d.pendingFiles != nil {
-		current = d.pendingFiles
-	}
+	current := d.current()
 	for name := range current {
 		if _, ok := files[name]; !ok {
 			return true
@@ -620,10 +622,7 @@ func (l *loop) halfway(d *dirState, files map[string]string) bool {
 // offer queues files as d's next Change if they differ from what the
 // consumer has or will get, replacing an undelivered Change.
 func (l *loop) offer(d *dirState, files map[string]string, seen time.Time) {
-	current := d.delivered
-	if d.pendingFiles != nil {
-		current = d.pendingFiles
-	}
+	current := d.current()
 	if sameFiles(files, current) {
 		l.w.logf("%s: content unchanged", d.given)
 		return
