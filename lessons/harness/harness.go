@@ -61,6 +61,13 @@ type Quantity struct {
 	// be a correct solution slowed by a busy machine (seen: 531 ms against
 	// 300 ms at load 11); a wrong one is judged the same, on the median.
 	Band float64
+	// Beyond, if set, replaces Band on the failing side of the bound: a
+	// sample that misses the bound by less than a factor of 1+Beyond is
+	// measured again. Use it where correct code lands far inside the bound
+	// but a stalled machine can push it far past (lesson 02: 105 ms
+	// against 300, stalls seen at 745), so that correct samples are not
+	// re-measured on every run.
+	Beyond float64
 	// Retries is how many extra samples a measurement near the bound may
 	// take. 0 means 2; a negative value means never re-measure.
 	Retries int
@@ -144,12 +151,16 @@ func (c *Check) judge(q Quantity, rule string, bound float64, measure func() flo
 	if band == 0 {
 		band = 1
 	}
+	beyond := q.Beyond
+	if beyond == 0 {
+		beyond = band
+	}
 	retries := q.Retries
 	if retries == 0 {
 		retries = 2
 	}
 	samples := []float64{measure()}
-	for retries > 0 && nearBound(samples, bound, band) {
+	for retries > 0 && nearBound(samples, rule, bound, band, beyond) {
 		samples = append(samples, measure())
 		retries--
 	}
@@ -178,11 +189,22 @@ func (c *Check) judge(q Quantity, rule string, bound float64, measure func() flo
 	return passed
 }
 
-func nearBound(samples []float64, bound, band float64) bool {
-	v := math.Abs(median(samples))
+// nearBound reports whether the median of samples lies within a factor of
+// 1+band of the bound on its passing side, or of 1+beyond on its failing
+// side.
+func nearBound(samples []float64, rule string, bound, band, beyond float64) bool {
+	m := median(samples)
+	v := math.Abs(m)
 	b := math.Abs(bound)
 	if b == 0 || v == 0 {
 		return false
+	}
+	passing := m <= bound
+	if rule == "min" {
+		passing = m >= bound
+	}
+	if !passing {
+		band = beyond
 	}
 	return max(v, b)/min(v, b) < 1+band
 }

@@ -8,19 +8,30 @@ import (
 
 func TestNearBound(t *testing.T) {
 	tests := []struct {
-		v, bound, band float64
-		want           bool
+		rule                   string
+		v, bound, band, beyond float64
+		want                   bool
 	}{
-		{362, 300, 0.5, true},   // a correct solution slowed by load: measure again
-		{240, 300, 0.5, true},   // just under the bound: measure again
-		{105, 300, 0.5, false},  // clearly fine
-		{1000, 300, 0.5, false}, // clearly wrong: judged at once
-		{0, 300, 0.5, false},
-		{10, 0, 0.5, false},
+		{"max", 362, 300, 0.5, 0.5, true},   // a correct solution slowed by load: measure again
+		{"max", 240, 300, 0.5, 0.5, true},   // just under the bound: measure again
+		{"max", 105, 300, 0.5, 0.5, false},  // clearly fine
+		{"max", 1000, 300, 0.5, 0.5, false}, // clearly wrong: judged at once
+		{"max", 0, 300, 0.5, 0.5, false},
+		{"max", 10, 0, 0.5, 0.5, false},
+		// Lesson 02: correct 105 ms is not re-measured, a stall to 745 ms is.
+		{"max", 105, 300, 1, 2, false},
+		{"max", 160, 300, 1, 2, true},
+		{"max", 745, 300, 1, 2, true},
+		{"max", 1000, 300, 1, 2, false},
+		// A minimum: the failing side is below the bound.
+		{"min", 30, 40, 0.2, 1, true},
+		{"min", 47, 40, 0.2, 1, true},
+		{"min", 60, 40, 0.2, 1, false},
+		{"min", 15, 40, 0.2, 1, false},
 	}
 	for _, tt := range tests {
-		if got := nearBound([]float64{tt.v}, tt.bound, tt.band); got != tt.want {
-			t.Errorf("nearBound(%v, %v, %v) = %v, want %v", tt.v, tt.bound, tt.band, got, tt.want)
+		if got := nearBound([]float64{tt.v}, tt.rule, tt.bound, tt.band, tt.beyond); got != tt.want {
+			t.Errorf("nearBound(%v, %s %v, band %v, beyond %v) = %v, want %v", tt.v, tt.rule, tt.bound, tt.band, tt.beyond, got, tt.want)
 		}
 	}
 }
