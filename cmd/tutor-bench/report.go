@@ -118,23 +118,32 @@ func (r *report) write(w io.Writer) {
 				tm.Seconds()/hm.Seconds(), verdicts(lr.tutor), verdicts(lr.hand))
 		}
 		fmt.Fprintln(w)
-		var slow []string
+		// The target is judged on all saves, as issue #5 states it; each
+		// content is reported too, because the overall median of
+		// alternating contents falls between a passing and a failing save.
+		var slowAll, slowContent []string
 		for _, lr := range r.lessons {
 			for _, c := range []string{"", "solution", "starter"} {
 				tm, hm := median(pick(lr.tutor, c, total)), median(pick(lr.hand, c, total))
 				if hm > 0 && tm.Seconds()/hm.Seconds() >= targetRatio {
-					what := "all saves"
-					if c != "" {
-						what = c + " saves"
+					line := fmt.Sprintf("- %s: ratio %.2f; by hand %d ms; tutor %s.", lr.lesson.ID, tm.Seconds()/hm.Seconds(), hm.Milliseconds(), split(lr.tutor, c))
+					if c == "" {
+						slowAll = append(slowAll, line)
+					} else {
+						slowContent = append(slowContent, strings.Replace(line, ":", ", "+c+" saves:", 1))
 					}
-					slow = append(slow, fmt.Sprintf("- %s, %s: ratio %.2f; by hand %d ms; tutor %s.", lr.lesson.ID, what, tm.Seconds()/hm.Seconds(), hm.Milliseconds(), split(lr.tutor, c)))
 				}
 			}
 		}
-		if len(slow) == 0 {
-			fmt.Fprintf(w, "Target ratio < %.1f at the median: met for every lesson measured, for all saves and for each content.\n\n", targetRatio)
+		if len(slowAll) == 0 {
+			fmt.Fprintf(w, "Target ratio < %.1f at the median of all saves: met for every lesson measured.\n\n", targetRatio)
 		} else {
-			fmt.Fprintf(w, "Target ratio < %.1f at the median: not met here (medians of the phases; the largest one named):\n\n%s\n\n", targetRatio, strings.Join(slow, "\n"))
+			fmt.Fprintf(w, "Target ratio < %.1f at the median of all saves: not met here (medians of the phases; the largest one named):\n\n%s\n\n", targetRatio, strings.Join(slowAll, "\n"))
+		}
+		if len(slowContent) == 0 {
+			fmt.Fprintf(w, "Per content (solution saves, starter saves): below %.1f everywhere too.\n\n", targetRatio)
+		} else {
+			fmt.Fprintf(w, "Per content, at or above %.1f:\n\n%s\n\n", targetRatio, strings.Join(slowContent, "\n"))
 		}
 		var odd []string
 		for _, lr := range r.lessons {
