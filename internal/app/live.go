@@ -178,6 +178,7 @@ func (lv *Live) trigger(id string, seen time.Time) {
 	}
 	if lv.checking == id && lv.cancel != nil {
 		lv.cancel()
+		lv.progress = nil
 	}
 	lv.mu.Unlock()
 	select {
@@ -256,6 +257,12 @@ func (lv *Live) runOne(ctx context.Context, id string, seen time.Time) {
 			return // nothing to show yet beyond "checking"
 		}
 		lv.mu.Lock()
+		if ctx.Err() != nil {
+			// Superseded by a newer save (trigger cancels under this lock):
+			// what this run found is about files that are gone.
+			lv.mu.Unlock()
+			return
+		}
 		lv.progress = &p
 		lv.mu.Unlock()
 		lv.publishLesson("progress", id, seen)
