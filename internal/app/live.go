@@ -18,6 +18,11 @@ import (
 	"github.com/gotutor/tutor/workspace"
 )
 
+// resultHold is the soonest after a save was seen that its result is shown:
+// two debounce windows, as long as a result took before the watcher's early
+// look, so saves less than that apart give one result.
+const resultHold = 2 * watch.DefaultDebounce
+
 // Update is one change of the live state, for the page and the terminal.
 type Update struct {
 	Kind   string // "checking", "progress" (a check of the run ended), "result", "state" (hints, reset…) or "notice"
@@ -270,6 +275,17 @@ func (lv *Live) runOne(ctx context.Context, id string, seen time.Time) {
 	res, err := lv.app.Runner.Run(ctx, job)
 	if err != nil {
 		return // cancelled: a newer save is queued, or the tutor is stopping
+	}
+	// The watcher reports a save 10 ms after its first event, so a fast
+	// result (a compile error takes under 100 ms) could be out before the
+	// learner's next save of the same burst. Hold it until resultHold after
+	// the save was seen; a newer save meanwhile cancels ctx and wins.
+	if hold := time.Until(seen.Add(resultHold)); !seen.IsZero() && hold > 0 {
+		select {
+		case <-time.After(hold):
+		case <-ctx.Done():
+			return
+		}
 	}
 	if lv.app.WS.Fingerprint(l) != before {
 		lv.trigger(id, seen) // checked files are gone from disk: check the new ones
