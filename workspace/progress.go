@@ -62,6 +62,9 @@ func (w *Workspace) Progress() *Store {
 	return &Store{path: filepath.Join(w.Root, StateDir, "progress.json")}
 }
 
+// Path is the progress file's path.
+func (s *Store) Path() string { return s.path }
+
 // Load reads the progress. A missing file is empty progress; a damaged one
 // is an error that names the file.
 func (s *Store) Load() (*Progress, error) {

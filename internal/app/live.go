@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -59,6 +60,22 @@ type Live struct {
 	warming  string
 	subs     map[chan Update]struct{}
 	wake     chan struct{}
+	// told is the progress each lesson's last update carried, so a change
+	// made by another process (`tutor hint` or `tutor check` in a terminal
+	// beside the page) is noticed and published.
+	told map[string]shownProgress
+}
+
+// shownProgress is the part of a lesson's progress the page shows.
+type shownProgress struct {
+	status     workspace.Status
+	hintsShown int
+	attempts   int
+	assisted   bool
+}
+
+func shownOf(lp *workspace.LessonProgress) shownProgress {
+	return shownProgress{lp.Status, lp.HintsShown, lp.Attempts, lp.Assisted}
 }
 
 // NewLive returns the live loop for a; editor is the command that "open in
@@ -70,6 +87,7 @@ func NewLive(a *App, editor string) *Live {
 		seen:    map[string]time.Time{},
 		subs:    map[chan Update]struct{}{},
 		wake:    make(chan struct{}, 1),
+		told:    map[string]shownProgress{},
 	}
 }
 
@@ -107,6 +125,7 @@ func (lv *Live) Run(ctx context.Context, o LiveOptions) error {
 	wg.Go(func() { lv.work(ctx, o) })
 
 	modeShown := ""
+	var progressStamp time.Time // of the progress file, looked at every second
 	byDir := map[string]*lessons.Lesson{}
 	for _, l := range lv.app.Course.Lessons {
 		byDir[lv.app.WS.LessonDir(l)] = l
@@ -134,6 +153,7 @@ func (lv *Live) Run(ctx context.Context, o LiveOptions) error {
 				modeShown = m
 				lv.modeNotice(m)
 			}
+			progressStamp = lv.progressFromDisk(progressStamp)
 		}
 	}
 }
@@ -304,6 +324,31 @@ func (lv *Live) runOne(ctx context.Context, id string, seen time.Time) {
 	lv.publishLesson("result", id, seen)
 }
 
+// progressFromDisk publishes the lessons whose progress another process
+// changed since their last update (a hint revealed with `tutor hint`, a
+// `tutor check` run in a terminal). It reads the file only if its
+// modification time is not stamp, and returns the time it saw.
+func (lv *Live) progressFromDisk(stamp time.Time) time.Time {
+	fi, err := os.Stat(lv.app.Progress.Path())
+	if err != nil || fi.ModTime().Equal(stamp) {
+		return stamp
+	}
+	p, err := lv.app.Progress.Load()
+	if err != nil {
+		return fi.ModTime() // damaged: the next update reports it
+	}
+	for _, l := range lv.app.Course.Lessons {
+		now := shownOf(p.Lesson(l.ID))
+		lv.mu.Lock()
+		told, ok := lv.told[l.ID]
+		lv.mu.Unlock()
+		if ok && told != now {
+			lv.publishLesson("state", l.ID, time.Time{})
+		}
+	}
+	return fi.ModTime()
+}
+
 // state builds a lesson's full state.
 func (lv *Live) state(id string) site.LessonState {
 	p, err := lv.app.Progress.Load()
@@ -313,6 +358,7 @@ func (lv *Live) state(id string) site.LessonState {
 	lp := p.Lesson(id)
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
+	lv.told[id] = shownOf(lp)
 	return site.LessonState{
 		Status:     string(lp.Status),
 		Checking:   lv.checking == id,
