@@ -51,6 +51,13 @@ type checkBackend struct {
 	quit     chan struct{}
 	quitOnce sync.Once
 
+	// rec draws the timeline: one span per backend call, so the chart
+	// shows what really ran at once (renders in rounds of 40, or one at a
+	// time; warehouse waits all together, or in rounds), not how long the
+	// clients queued.
+	rec   *harness.Recorder
+	start time.Time // rec's time zero
+
 	renders        harness.Gauge // RenderInvoice calls in progress
 	renderCalls    atomic.Int64
 	rendersOutside atomic.Int64 // RenderInvoice calls made outside a pool slot
@@ -66,7 +73,8 @@ func (b *checkBackend) services() Services {
 				b.rendersOutside.Add(1)
 			}
 			defer b.renders.Enter()()
-			b.wait() // a blocking library call
+			end := b.rec.Start("RenderInvoice(" + order + ")")
+			end(b.wait()) // a blocking library call
 			return "invoice-" + order + ".pdf"
 		},
 		Stock: func(item string) <-chan int {
@@ -78,8 +86,9 @@ func (b *checkBackend) services() Services {
 			// goroutine exits after one unit, or sooner once the check has
 			// stopped listening.
 			reply := make(chan int, 1)
+			end := b.rec.Start("Stock(" + item + ") wait")
 			go func() {
-				b.wait()
+				end(b.wait())
 				reply <- checkLeft
 			}()
 			return reply
@@ -87,13 +96,16 @@ func (b *checkBackend) services() Services {
 	}
 }
 
-// wait blocks for one unit, or until the check stops listening.
-func (b *checkBackend) wait() {
+// wait blocks for one unit, or until the check stops listening. It returns
+// the call's outcome for the timeline: "ok", or "late" if it was cut short.
+func (b *checkBackend) wait() string {
 	t := time.NewTimer(checkUnit)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return "ok"
 	case <-b.quit:
+		return "late"
 	}
 }
 
@@ -171,7 +183,9 @@ func (g *checkGate) wait() {
 
 // checkServer starts a checkRig that lives until the test ends.
 func checkServer(t *testing.T) *checkRig {
-	r := &checkRig{b: &checkBackend{quit: make(chan struct{})}, served: map[string][]time.Duration{}}
+	start := time.Now()
+	b := &checkBackend{quit: make(chan struct{}), rec: harness.NewRecorder(start), start: start}
+	r := &checkRig{b: b, served: map[string][]time.Duration{}}
 	r.app = loop.New(loop.Options{PoolSize: checkPool})
 	Register(r.app, r.b.services())
 	r.app.Async("/health", func(*loop.Ctx) string { return "ok" })
@@ -195,6 +209,18 @@ func (r *checkRig) servedTimes(path string) []time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.served[path])
+}
+
+// callSpans returns a span for every backend call the rig has seen, timed
+// from t0.
+func (r *checkRig) callSpans(t0 time.Time) []harness.Span {
+	shift := t0.Sub(r.b.start)
+	spans := r.b.rec.Spans()
+	for i := range spans {
+		spans[i].Start -= shift
+		spans[i].End -= shift
+	}
+	return spans
 }
 
 // load fires n[ep] requests at each endpoint ep, all at once, and returns
@@ -307,7 +333,6 @@ func TestResponsive(t *testing.T) {
 		}()
 		var health []harness.Result
 		var unanswered bool
-		var rs map[checkEndpoint][]harness.Result
 	probe:
 		for i := 0; ; i++ {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
@@ -317,15 +342,12 @@ func TestResponsive(t *testing.T) {
 			health = append(health, h)
 			unanswered = unanswered || h.Err != nil || h.Status != http.StatusOK
 			select {
-			case rs = <-done:
+			case <-done:
 				break probe
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
-		spans = harness.Spans(health)
-		for _, ep := range []checkEndpoint{checkInvoice, checkStock, checkCheckout} {
-			spans = append(spans, harness.Spans(rs[ep])...)
-		}
+		spans = append(harness.Spans(health), rig.callSpans(t0)...)
 		probes = len(health)
 		if unanswered { // still waiting for the loop when the probe gave up
 			return 1000, true
@@ -342,16 +364,19 @@ func TestResponsive(t *testing.T) {
 func TestInvoice(t *testing.T) {
 	c := harness.Begin(t, "120 requests to /invoice at once finish in about three renders (the pool runs 40 at a time)")
 	var rs []harness.Result
+	var spans []harness.Span
 	checkAtMost(c, harness.Quantity{
 		What:  "120 requests to /invoice at once, total time",
 		Unit:  harness.Millis,
 		Want:  "with the blocking render in the pool, 40 run at a time: three rounds of 50 ms, about 150–200 ms",
 		Cause: "RenderInvoice runs on the loop (an async handler calls it directly), so the renders go one at a time, 50 ms each.",
 	}, 350, func() (float64, bool) {
-		rs = checkServer(t).burst(t, checkInvoice)
+		rig := checkServer(t)
+		rs = rig.burst(t, checkInvoice)
+		spans = rig.callSpans(rig.b.start)
 		return harness.Ms(harness.Wall(rs)), checkGaveUp(rs)
 	})
-	c.Timeline(harness.Spans(rs))
+	c.Timeline(spans)
 	checkReplies(c, checkInvoice, rs)
 }
 
@@ -359,6 +384,7 @@ func TestStock(t *testing.T) {
 	c := harness.Begin(t, "120 requests to /stock at once all finish in about one warehouse wait")
 	const slow = 125 * time.Millisecond // two and a half waits
 	var rs []harness.Result
+	var spans []harness.Span
 	var poolPeak int
 	checkAtMost(c, harness.Quantity{
 		What: fmt.Sprintf("requests to /stock (120 at once) that spent longer than %s in the server", harness.Format(harness.Millis, harness.Ms(slow))),
@@ -369,6 +395,7 @@ func TestStock(t *testing.T) {
 	}, 12, func() (float64, bool) {
 		rig := checkServer(t)
 		rs = rig.burst(t, checkStock)
+		spans = rig.callSpans(rig.b.start)
 		poolPeak = rig.app.Stats().PoolPeak
 		// A request the check gave up on was slow even if the server
 		// never finished it.
@@ -385,7 +412,7 @@ func TestStock(t *testing.T) {
 		}
 		return float64(min(slowN+late, len(rs))), checkGaveUp(rs)
 	})
-	c.Timeline(harness.Spans(rs))
+	c.Timeline(spans)
 	checkReplies(c, checkStock, rs)
 	c.Note(fmt.Sprintf("The whole burst took %s; at most %d pool slots were in use at once (correct code: 0).", harness.Format(harness.Millis, harness.Ms(harness.Wall(rs))), poolPeak))
 }
@@ -393,16 +420,19 @@ func TestStock(t *testing.T) {
 func TestCheckout(t *testing.T) {
 	c := harness.Begin(t, "120 requests to /checkout at once finish in about one wait plus three rounds of renders")
 	var rs []harness.Result
+	var spans []harness.Span
 	checkAtMost(c, harness.Quantity{
 		What:  "120 requests to /checkout at once, total time",
 		Unit:  harness.Millis,
 		Want:  "the 120 stock waits overlap (50 ms), then the renders go through the 40 pool slots in three rounds (150 ms): about 200–250 ms",
 		Cause: "A blocking call runs on the loop (RenderInvoice outside c.RunInPool, or the receive outside c.Await), so the checkouts go one at a time.",
 	}, 400, func() (float64, bool) {
-		rs = checkServer(t).burst(t, checkCheckout)
+		rig := checkServer(t)
+		rs = rig.burst(t, checkCheckout)
+		spans = rig.callSpans(rig.b.start)
 		return harness.Ms(harness.Wall(rs)), checkGaveUp(rs)
 	})
-	c.Timeline(harness.Spans(rs))
+	c.Timeline(spans)
 	checkReplies(c, checkCheckout, rs)
 }
 
@@ -412,12 +442,10 @@ func TestPoolLimit(t *testing.T) {
 	rig := checkServer(t)
 	b := rig.b
 	rs := rig.load(t, time.Now(), map[checkEndpoint]int{checkInvoice: 110, checkCheckout: 10})
-	var spans []harness.Span
 	for _, ep := range []checkEndpoint{checkInvoice, checkCheckout} {
-		spans = append(spans, harness.Spans(rs[ep])...)
 		checkReplies(c, ep, rs[ep])
 	}
-	c.Timeline(spans)
+	c.Timeline(rig.callSpans(b.start))
 	c.Value(harness.Quantity{
 		What:  "RenderInvoice calls made outside a pool slot, with 110 /invoice and 10 /checkout requests at once",
 		Unit:  harness.Count,
@@ -440,12 +468,10 @@ func TestPoolPressure(t *testing.T) {
 	rig := checkServer(t)
 	b := rig.b
 	rs := rig.load(t, time.Now(), map[checkEndpoint]int{checkStock: 20, checkCheckout: 20})
-	var spans []harness.Span
 	for _, ep := range []checkEndpoint{checkStock, checkCheckout} {
-		spans = append(spans, harness.Spans(rs[ep])...)
 		checkReplies(c, ep, rs[ep])
 	}
-	c.Timeline(spans)
+	c.Timeline(rig.callSpans(b.start))
 	c.Value(harness.Quantity{
 		What:  "Stock calls made from inside a pool slot, with 20 /stock and 20 /checkout requests at once",
 		Unit:  harness.Count,
