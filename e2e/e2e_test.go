@@ -258,6 +258,23 @@ func TestLessonPage(t *testing.T) {
 		t.Errorf("the failing check's message is not shown: %q", text)
 	}
 
+	// Every check's own timeline is folded under it. One the learner opens
+	// stays open while "Check now" replaces the panel, through the run's
+	// progress updates to its result.
+	folded, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const d = document.querySelector('#verdict details.check-timeline'); if (!d) return ''; d.open = true; return d.dataset.check; })()`))
+	if err != nil || folded == "" {
+		t.Fatalf("no check's own timeline folded under the failing result (%v)", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form[action$="/check"] button`))); err != nil {
+		t.Fatal(err)
+	}
+	waitVerdict(t, ctx, "checking", 5*time.Second)
+	waitVerdict(t, ctx, "fail", 20*time.Second)
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const d = document.querySelector('#verdict details.check-timeline[data-check="`+folded+`"]'); return d ? String(d.open) : 'absent'; })()`))
+	if err != nil || state != "true" {
+		t.Errorf("%s's timeline after Check now: open = %s (%v), want true: the learner opened it", folded, state, err)
+	}
+
 	styles := []struct {
 		name string
 		save func(content []byte) error

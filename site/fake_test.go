@@ -273,6 +273,7 @@ func failingResult() *checker.Result {
 			{
 				Name: "Health", Title: "/health answers during the load", Passed: true,
 				Message:  "/health answered in 3.2 ms.",
+				Timeline: []checker.Span{{Label: "/health", StartMS: 0, EndMS: 3.2, Outcome: "probe"}},
 				Measures: []checker.Measure{{What: "health latency", Unit: "ms", Value: 3.2, Bound: 50, Rule: "max", Passed: true}},
 			},
 		},

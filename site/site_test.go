@@ -201,6 +201,12 @@ func TestLessonPageContent(t *testing.T) {
 	if strings.Contains(body, "Nearly the answer") {
 		t.Errorf("lesson page shows hint 3 while HintsShown = 2")
 	}
+	// Every check with spans has a chart: the one the panel shows below
+	// the list (Concurrent's), and the others folded under their check.
+	contains(t, "lesson page", body, `<details class="check-timeline" data-check="Health">`, `Timeline of Health`)
+	if strings.Contains(body, `data-check="Concurrent"`) {
+		t.Errorf("Concurrent's timeline is folded under its check as well as shown below the list")
+	}
 	if strings.Contains(body, "<script>alert") {
 		t.Errorf("lesson page carries raw <script> from the markdown")
 	}

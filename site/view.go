@@ -256,6 +256,9 @@ type checkView struct {
 	Outcome              string // "pass", "fail", "skip"
 	Remeasured           bool
 	Measures             []measureView
+	// Timeline is this check's own chart, folded away under the check;
+	// empty for the check whose chart the panel shows below the list.
+	Timeline template.HTML
 }
 
 type measureView struct {
@@ -334,6 +337,7 @@ func (s *Server) resultView(p *lessonPage, st LessonState, workspace string) *re
 		}
 		v.Timeline = render.Timeline(r.Timeline, render.TimelineOptions{Title: title, Width: timelineWidth})
 	}
+	checkTimelines(v.Checks, r.Checks, r.TimelineCheck)
 	v.Elapsed = elapsed(r)
 	v.Output = r.Output
 	if r.Output != "" {
@@ -365,10 +369,24 @@ func progressView(p *lessonPage, st LessonState) *resultView {
 	if pick < 0 {
 		pick = slices.IndexFunc(done, func(c checker.Check) bool { return len(c.Timeline) > 0 })
 	}
+	shown := ""
 	if pick >= 0 {
-		v.Timeline = render.Timeline(done[pick].Timeline, render.TimelineOptions{Title: "Timeline of " + done[pick].Name, Width: timelineWidth})
+		shown = done[pick].Name
+		v.Timeline = render.Timeline(done[pick].Timeline, render.TimelineOptions{Title: "Timeline of " + shown, Width: timelineWidth})
 	}
+	checkTimelines(v.Checks, done, shown)
 	return v
+}
+
+// checkTimelines gives every check with spans its own chart, except the
+// check named shown, whose chart is already under the list: a learner can
+// open, say, Stock's timeline while the panel shows Responsive's.
+func checkTimelines(views []checkView, checks []checker.Check, shown string) {
+	for i, c := range checks {
+		if i < len(views) && c.Name != shown && len(c.Timeline) > 0 {
+			views[i].Timeline = render.Timeline(c.Timeline, render.TimelineOptions{Title: "Timeline of " + c.Name, Width: timelineWidth})
+		}
+	}
 }
 
 // checkViews turns checks into the panel's list, and counts the failed ones.

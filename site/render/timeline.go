@@ -284,8 +284,8 @@ func (t *timeline) svg(b *strings.Builder) {
 
 	t.legend(b)
 	if len(t.spans) > maxTimelineRows {
-		fmt.Fprintf(b, `<text class="tl-small" x="%s" y="%s">%d more not drawn (the first %d by start are); the in-flight chart counts all %d.</text>`,
-			num(t.plotL), num(t.overflowY), len(t.spans)-maxTimelineRows, maxTimelineRows, len(t.spans))
+		fmt.Fprintf(b, `<text class="tl-small" x="%s" y="%s">%d more not drawn; the in-flight chart counts all %d.</text>`,
+			num(t.plotL), num(t.overflowY), len(t.spans)-maxTimelineRows, len(t.spans))
 	}
 	b.WriteString(`</svg>`)
 }

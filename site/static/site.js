@@ -185,6 +185,15 @@
     }
   }
 
+  // The checks whose own timeline the learner has open, by check name.
+  var openCharts = {};
+  document.addEventListener('toggle', function (e) {
+    var d = e.target;
+    if (d.matches && d.matches('details.check-timeline')) {
+      openCharts[d.getAttribute('data-check')] = d.open;
+    }
+  }, true);
+
   function onLesson(ev) {
     document.querySelectorAll('.lesson-row').forEach(function (row) {
       if (row.getAttribute('data-lesson') !== ev.lesson) {
@@ -208,7 +217,10 @@
       return;
     }
     if (typeof ev.html === 'string') {
-      // Keep the output open if the learner opened it.
+      // Keep the output open if the learner opened it, and every check's
+      // timeline the learner opened (openCharts remembers them across
+      // updates: while a run is in progress a check's chart can be the one
+      // shown below the list, then folded under its check again).
       var out = v.querySelector('details.output');
       var wasOpen = out && out.open;
       v.innerHTML = ev.html;
@@ -216,6 +228,11 @@
       if (out && wasOpen) {
         out.open = true;
       }
+      v.querySelectorAll('details.check-timeline').forEach(function (d) {
+        if (openCharts[d.getAttribute('data-check')]) {
+          d.open = true;
+        }
+      });
     }
     var changed = v.getAttribute('data-verdict') !== ev.verdict;
     v.setAttribute('data-verdict', ev.verdict);
