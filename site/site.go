@@ -121,6 +121,7 @@ type Server struct {
 	csp       string
 	heartbeat time.Duration // SSE comment interval
 	handler   http.Handler
+	charts    chartCache
 }
 
 // lessonPage is a lesson with its text rendered once.

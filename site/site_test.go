@@ -593,3 +593,23 @@ func TestGroupLines(t *testing.T) {
 		}
 	}
 }
+
+// TestChartCache: a lesson's charts are drawn once per result, and a new
+// result (a new pointer, as every check run publishes) is drawn afresh.
+func TestChartCache(t *testing.T) {
+	var c chartCache
+	r1 := failingResult()
+	main1, per1 := c.of("02-event-loop", r1)
+	if main1 == "" || len(per1) != len(r1.Checks) || per1[1] == "" || per1[0] != "" {
+		t.Fatalf("charts of the failing result: main %d bytes, per check %d entries", len(main1), len(per1))
+	}
+	r1.Timeline = nil // a published result never changes; if it did, the cache would not see it
+	if main, _ := c.of("02-event-loop", r1); main != main1 {
+		t.Errorf("the same result was drawn again")
+	}
+	r2 := failingResult()
+	r2.Timeline = r2.Timeline[:3]
+	if main, _ := c.of("02-event-loop", r2); main == main1 || !strings.Contains(string(main), "3 requests") {
+		t.Errorf("a new result got the old chart")
+	}
+}

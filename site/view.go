@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gotutor/tutor/checker"
 	"github.com/gotutor/tutor/site/render"
@@ -330,14 +331,11 @@ func (s *Server) resultView(p *lessonPage, st LessonState, workspace string) *re
 		v.Detail = "Running the hidden checks again; the last result is below."
 	}
 	v.Sources = s.sources(workspace, r)
-	if len(r.Timeline) > 0 {
-		title := "Timeline"
-		if r.TimelineCheck != "" {
-			title = "Timeline of " + r.TimelineCheck
-		}
-		v.Timeline = render.Timeline(r.Timeline, render.TimelineOptions{Title: title, Width: timelineWidth})
+	var perCheck []template.HTML
+	v.Timeline, perCheck = s.charts.of(p.L.ID, r)
+	for i := range min(len(v.Checks), len(perCheck)) {
+		v.Checks[i].Timeline = perCheck[i]
 	}
-	checkTimelines(v.Checks, r.Checks, r.TimelineCheck)
 	v.Elapsed = elapsed(r)
 	v.Output = r.Output
 	if r.Output != "" {
@@ -374,19 +372,62 @@ func progressView(p *lessonPage, st LessonState) *resultView {
 		shown = done[pick].Name
 		v.Timeline = render.Timeline(done[pick].Timeline, render.TimelineOptions{Title: "Timeline of " + shown, Width: timelineWidth})
 	}
-	checkTimelines(v.Checks, done, shown)
+	for i, chart := range checkCharts(done, shown) {
+		v.Checks[i].Timeline = chart
+	}
 	return v
 }
 
-// checkTimelines gives every check with spans its own chart, except the
-// check named shown, whose chart is already under the list: a learner can
-// open, say, Stock's timeline while the panel shows Responsive's.
-func checkTimelines(views []checkView, checks []checker.Check, shown string) {
+// checkCharts draws every check's own chart, except the check named
+// shown, whose chart is already under the list: a learner can open, say,
+// Stock's timeline while the panel shows Responsive's. The result has one
+// entry per check, empty where there is no chart.
+func checkCharts(checks []checker.Check, shown string) []template.HTML {
+	out := make([]template.HTML, len(checks))
 	for i, c := range checks {
-		if i < len(views) && c.Name != shown && len(c.Timeline) > 0 {
-			views[i].Timeline = render.Timeline(c.Timeline, render.TimelineOptions{Title: "Timeline of " + c.Name, Width: timelineWidth})
+		if c.Name != shown && len(c.Timeline) > 0 {
+			out[i] = render.Timeline(c.Timeline, render.TimelineOptions{Title: "Timeline of " + c.Name, Width: timelineWidth})
 		}
 	}
+	return out
+}
+
+// chartCache keeps the charts of each lesson's newest result. A result is
+// never changed once published, and drawing six charts of 120 spans or
+// more takes milliseconds, far longer than the rest of the page, which
+// every request and every live update would otherwise pay again.
+type chartCache struct {
+	mu     sync.Mutex
+	lesson map[string]chartEntry // by lesson ID: only the newest result
+}
+
+type chartEntry struct {
+	r        *checker.Result
+	main     template.HTML   // the chart under the list
+	perCheck []template.HTML // one per check, empty where none
+}
+
+// of returns r's charts, drawing them if r is not the newest result seen
+// for lesson.
+func (c *chartCache) of(lesson string, r *checker.Result) (template.HTML, []template.HTML) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.lesson[lesson]; ok && e.r == r {
+		return e.main, e.perCheck
+	}
+	e := chartEntry{r: r, perCheck: checkCharts(r.Checks, r.TimelineCheck)}
+	if len(r.Timeline) > 0 {
+		title := "Timeline"
+		if r.TimelineCheck != "" {
+			title = "Timeline of " + r.TimelineCheck
+		}
+		e.main = render.Timeline(r.Timeline, render.TimelineOptions{Title: title, Width: timelineWidth})
+	}
+	if c.lesson == nil {
+		c.lesson = map[string]chartEntry{}
+	}
+	c.lesson[lesson] = e
+	return e.main, e.perCheck
 }
 
 // checkViews turns checks into the panel's list, and counts the failed ones.
