@@ -313,8 +313,8 @@ func TestResponsive(t *testing.T) {
 	})
 	c.Timeline(spans)
 	checkReplies(c, rs)
-	c.Note(fmt.Sprintf("%d /health probes were sent during the load and %d reached the server; %d got no answer within 1 s (a probe still waiting in the server counts with the time it had waited). One unit of CPU work measured %s on this machine (GOMAXPROCS %d).",
-		probes, served, unanswered, harness.Format(harness.Millis, harness.Ms(cpu.Duration)), procs))
+	c.Note(fmt.Sprintf("%d /health probes were sent during the load and %d reached the server; %d got no answer within 1 s (a probe still waiting in the server counts with the time it had waited). One unit of CPU work is %d spin iterations on this machine, calibrated to %s on one idle core (GOMAXPROCS %d).",
+		probes, served, unanswered, cpu.Iterations, harness.Format(harness.Millis, harness.Ms(checkUnit)), procs))
 }
 
 func TestAnswers(t *testing.T) {
@@ -336,11 +336,11 @@ func TestAnswers(t *testing.T) {
 	// Throughput is reported, not judged: on two cores the pool can be at
 	// most twice as fast as the loop, too little to judge reliably while
 	// other processes compete for the same cores.
-	unit := harness.Ms(cpu.Duration)
-	c.Note(fmt.Sprintf("The %d requests took %s in all. Their CPU work, %d units of %s, takes about %s on one core and %s on %d; at most %d Score calls ran at the same moment.",
+	work := float64(n) * harness.Ms(checkUnit)
+	c.Note(fmt.Sprintf("The %d requests took %s in all. Their CPU work, %d units of %s, takes about %s on one idle core and %s on %d; at most %d Score calls ran at the same moment.",
 		n, harness.Format(harness.Millis, harness.Ms(harness.Wall(rs))),
-		n, harness.Format(harness.Millis, unit), harness.Format(harness.Millis, float64(n)*unit),
-		harness.Format(harness.Millis, float64(n)*unit/float64(min(procs, n))), procs,
+		n, harness.Format(harness.Millis, harness.Ms(checkUnit)), harness.Format(harness.Millis, work),
+		harness.Format(harness.Millis, work/float64(min(procs, n))), procs,
 		rig.b.scoring.Peak()))
 }
 
