@@ -337,7 +337,7 @@ func TestAnswers(t *testing.T) {
 	// most twice as fast as the loop, too little to judge reliably while
 	// other processes compete for the same cores.
 	work := float64(n) * harness.Ms(checkUnit)
-	c.Note(fmt.Sprintf("The %d requests took %s in all. Their CPU work, %d units of %s, takes about %s on one idle core and %s on %d; at most %d Score calls ran at the same moment.",
+	c.Note(fmt.Sprintf("The %d requests took %s in all. Their CPU work, %d units of %s, takes about %s on one idle core and %s on %d; the most Score calls running at the same moment: %d.",
 		n, harness.Format(harness.Millis, harness.Ms(harness.Wall(rs))),
 		n, harness.Format(harness.Millis, harness.Ms(checkUnit)), harness.Format(harness.Millis, work),
 		harness.Format(harness.Millis, work/float64(min(procs, n))), procs,
@@ -362,6 +362,6 @@ func TestInPool(t *testing.T) {
 			"c.Await stands for await: in Python, awaiting a coroutine that computes runs the computation on the loop itself, and a goroutine of your own escapes the pool's limit.",
 	}, "max", 0, float64(b.outside.Load()))
 	s := rig.app.Stats()
-	c.Note(fmt.Sprintf("Score was called %d times (%d requests × %d products); at most %d calls ran at once, and the loop counted at most %d of its %d pool slots in use.",
+	c.Note(fmt.Sprintf("Score was called %d times (%d requests × %d products); the most running at the same moment was %d, and the loop counted at most %d of its %d pool slots in use.",
 		b.calls.Load(), checkBusy, checkProducts, b.scoring.Peak(), s.PoolPeak, s.PoolSize))
 }
