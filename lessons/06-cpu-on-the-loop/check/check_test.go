@@ -263,7 +263,7 @@ func TestResponsive(t *testing.T) {
 		Unit: harness.Millis,
 		Want: fmt.Sprintf("when the scoring runs off the loop, /health finds the loop free and answers in a few ms, however busy the %d cores are", procs),
 		Cause: "The scoring runs on the loop: Score is called by an async handler outside c.RunInPool (or the handler waits on the loop for a goroutine that scores). " +
-			"Each request holds the loop for its whole unit of CPU work and /health waits behind them.",
+			"Each request holds the loop for its whole unit of CPU work, or, with c.Sleep(0) between products, for one slice of it per turn, and /health waits behind them.",
 		// Correct code measures about 1 ms; code that scores on the loop
 		// makes /health wait for several units (150 ms and more). A stall
 		// of the busy machine can push a correct sample over the bound, so
