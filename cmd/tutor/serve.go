@@ -53,7 +53,6 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
 			fmt.Fprintf(e.stderr, "tutor: warning: serving on %s, which other machines can reach\n", ln.Addr())
 		}
-		p, _ := a.Progress.Load()
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		// Requests inherit ctx, so live-update streams end at shutdown.
@@ -61,7 +60,7 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		var wg sync.WaitGroup
 		// The live loop ends when ctx is done.
 		wg.Go(func() {
-			if err := live.Run(ctx, app.LiveOptions{Poll: *poll, CheckFirst: a.Next(p).ID}); err != nil {
+			if err := live.Run(ctx, app.LiveOptions{Poll: *poll}); err != nil {
 				fmt.Fprintln(e.stderr, "tutor: "+err.Error())
 				cancel()
 			}

@@ -61,9 +61,6 @@ func watchCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		updates := live.Updates(ctx)
 		var wg sync.WaitGroup
 		opts := app.LiveOptions{Poll: *poll, NoWarm: *noWarm}
-		if !*asJSON {
-			opts.CheckFirst = current.ID
-		}
 		// The live loop ends when ctx is done.
 		wg.Go(func() {
 			if err := live.Run(ctx, opts); err != nil {

@@ -54,6 +54,9 @@ type Live struct {
 	checking string             // lesson being checked, "" if none
 	progress *checker.Progress  // how far that check has got
 	cancel   context.CancelFunc // cancels the run in flight
+	// warmCancel cancels the warm-up build in flight: a save never waits
+	// behind work the tutor chose by itself.
+	warmCancel context.CancelFunc
 	pending  []string           // lessons waiting for a check, in order
 	seen     map[string]time.Time
 	notice   string
@@ -95,11 +98,15 @@ func NewLive(a *App, editor string) *Live {
 type LiveOptions struct {
 	Poll     bool          // poll instead of using file events
 	Debounce time.Duration // 0 → the watcher's default
-	NoWarm   bool          // skip compiling the checks at start
-	// CheckFirst, if set, is checked once the cache is warm, so the page
-	// opens on a real verdict.
-	CheckFirst string
+	NoWarm   bool          // skip compiling the checks in the background
+	// ColdAfter is how long a warm-up build may take before the tutor says
+	// the Go build cache is cold (0 → 3 s). On a warm cache a lesson's
+	// checks build in well under a second, so the notice never shows.
+	ColdAfter time.Duration
 }
+
+// coldNotice is shown while a warm-up build runs longer than ColdAfter.
+const coldNotice = "Preparing the checks: the first start compiles the Go standard library once (a minute or two on a small machine); saves are still checked first."
 
 // Run watches the workspace and runs checks until ctx is done. It returns
 // after every goroutine it started has ended.
@@ -205,6 +212,9 @@ func (lv *Live) trigger(id string, seen time.Time) {
 		lv.cancel()
 		lv.progress = nil
 	}
+	if lv.warmCancel != nil {
+		lv.warmCancel() // warm-up yields: it starts again once the queue is empty
+	}
 	lv.mu.Unlock()
 	select {
 	case lv.wake <- struct{}{}:
@@ -213,38 +223,31 @@ func (lv *Live) trigger(id string, seen time.Time) {
 }
 
 // work is the single check worker. It ends when ctx is done.
+//
+// It has two kinds of work: checks of saved lessons (and "Check now"),
+// which always come first, and warm-up builds the tutor chose by itself,
+// which run only while no check is waiting and are cancelled by a save
+// (trigger cancels them; the cancelled lesson is warmed again later). The
+// tutor checks nothing by itself, so untouched lessons stay not started.
 func (lv *Live) work(ctx context.Context, o LiveOptions) {
-	if o.NoWarm {
-		// The watcher exists (Run made it before starting work): say so,
-		// so a consumer waiting for "ready" never saves too early.
-		lv.setWarming("")
-	} else {
-		n := len(lv.app.Course.Lessons)
-		err := lv.app.Warm(ctx, lv.app.WS.Root, func(done, total int, id string) {
-			if done < total {
-				lv.setWarming(fmt.Sprintf("Preparing the checks (%d of %d; the first start compiles the Go standard library once)…", done+1, n))
-			}
-		})
-		lv.setWarming("")
-		if err != nil {
-			return // ctx ended
-		}
+	// The watcher exists (Run made it before starting work): say so, so a
+	// consumer waiting for "ready" never saves too early.
+	lv.setWarming("")
+	var warm []*lessons.Lesson
+	if !o.NoWarm {
+		warm = slices.Clone(lv.app.Course.Lessons)
 	}
-	if o.CheckFirst != "" {
-		lv.trigger(o.CheckFirst, time.Time{})
+	coldAfter := o.ColdAfter
+	if coldAfter <= 0 {
+		coldAfter = 3 * time.Second
 	}
 	for {
-		select {
-		case <-ctx.Done():
+		lv.mu.Lock()
+		switch {
+		case ctx.Err() != nil:
+			lv.mu.Unlock()
 			return
-		case <-lv.wake:
-		}
-		for {
-			lv.mu.Lock()
-			if len(lv.pending) == 0 || ctx.Err() != nil {
-				lv.mu.Unlock()
-				break
-			}
+		case len(lv.pending) > 0:
 			id := lv.pending[0]
 			lv.pending = lv.pending[1:]
 			seen := lv.seen[id]
@@ -264,8 +267,57 @@ func (lv *Live) work(ctx context.Context, o LiveOptions) {
 			if !again {
 				lv.publishLesson("state", id, time.Time{})
 			}
+		case len(warm) > 0:
+			warmCtx, cancel := context.WithCancel(ctx)
+			lv.warmCancel = cancel
+			lv.mu.Unlock()
+			err := lv.warmOne(warmCtx, warm[0], coldAfter)
+			lv.mu.Lock()
+			lv.warmCancel = nil
+			lv.mu.Unlock()
+			yielded := warmCtx.Err() != nil && ctx.Err() == nil
+			cancel()
+			if err == nil || !yielded {
+				warm = warm[1:] // built, or failed for good: do not retry
+			}
+		default:
+			lv.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return
+			case <-lv.wake:
+			}
 		}
 	}
+}
+
+// warmOne compiles one lesson's checks so its first real check does not
+// wait for the build cache. If the build takes longer than coldAfter, the
+// cache was cold: a notice says so until the build ends.
+func (lv *Live) warmOne(ctx context.Context, l *lessons.Lesson, coldAfter time.Duration) error {
+	var mu sync.Mutex
+	done, shown := false, false
+	cold := time.AfterFunc(coldAfter, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			shown = true
+			lv.setWarming(coldNotice)
+		}
+	})
+	defer func() {
+		cold.Stop()
+		mu.Lock()
+		defer mu.Unlock()
+		done = true
+		if shown {
+			lv.setWarming("")
+		}
+	}()
+	job := lv.app.Job(lv.app.WS.Root, l, nil)
+	job.BuildOnly = true
+	_, err := lv.app.Runner.Run(ctx, job)
+	return err
 }
 
 // runOne checks a lesson and publishes the result, unless the run was

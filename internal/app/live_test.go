@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gotutor/tutor/checker"
 	"github.com/gotutor/tutor/lessons"
 	"github.com/gotutor/tutor/workspace"
 )
@@ -65,6 +67,91 @@ func TestProgressFromAnotherProcess(t *testing.T) {
 			}
 		case <-deadline:
 			t.Fatal("no state update within 5 s of another process revealing a hint")
+		}
+	}
+}
+
+// TestSavesFirst: the tutor starts warming the build cache by itself, but a
+// save never waits behind that: its check starts at once, and nothing is
+// checked that the learner did not save.
+func TestSavesFirst(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds lesson checks")
+	}
+	c, err := lessons.Load(lessons.Embedded(), "lessons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ws.Init(c); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(c, ws, "")
+	if err != nil {
+		t.Skip(err)
+	}
+	lv := NewLive(a, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	updates := lv.Updates(ctx)
+	start := time.Now()
+	wg.Go(func() { lv.Run(ctx, LiveOptions{}) })
+
+	next := func(what string, ok func(Update) bool) Update {
+		t.Helper()
+		deadline := time.After(60 * time.Second)
+		for {
+			select {
+			case u := <-updates:
+				if u.Kind == "checking" && u.Lesson != c.Lessons[1].ID {
+					t.Fatalf("checking %s, which nobody saved", u.Lesson)
+				}
+				if ok(u) {
+					return u
+				}
+			case <-deadline:
+				t.Fatalf("no %s within 60 s", what)
+			}
+		}
+	}
+	next("ready", func(u Update) bool { return u.Kind == "notice" && u.Notice == "" })
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Errorf("ready %v after the start, want under 1.5 s", took.Round(time.Millisecond))
+	}
+	time.Sleep(300 * time.Millisecond) // the warm-up is building lesson 01's checks now
+
+	l := c.Lessons[1]
+	file := ws.LessonDir(l) + "/" + l.Files[0]
+	if err := os.WriteFile(file, l.Solution().Files[l.Files[0]], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u := next("check of the save", func(u Update) bool { return u.Kind == "checking" && u.Lesson == l.ID })
+	waited := time.Since(u.Seen)
+	t.Logf("the save's check started %v after the save was seen", waited.Round(time.Millisecond))
+	// Before, the save waited for every lesson's warm-up build (4 s and more
+	// on a warm cache) and for a check of lesson 01 nobody asked for (6 s).
+	if waited > time.Second {
+		t.Errorf("the save's check started %v after the save was seen, want within 1 s", waited.Round(time.Millisecond))
+	}
+	r := next("result", func(u Update) bool { return u.Kind == "result" && u.Lesson == l.ID })
+	if r.State.Result == nil || r.State.Result.Verdict != checker.Pass {
+		t.Errorf("result for the solution = %+v, want pass", r.State.Result)
+	}
+	p, err := a.Progress.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range c.Lessons {
+		if o.ID == l.ID {
+			continue
+		}
+		if s := Status(p, o); s != workspace.NotStarted {
+			t.Errorf("%s is %s after starting the tutor and saving only %s, want %s", o.ID, s, l.ID, workspace.NotStarted)
 		}
 	}
 }
