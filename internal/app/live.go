@@ -57,12 +57,12 @@ type Live struct {
 	// warmCancel cancels the warm-up build in flight: a save never waits
 	// behind work the tutor chose by itself.
 	warmCancel context.CancelFunc
-	pending  []string           // lessons waiting for a check, in order
-	seen     map[string]time.Time
-	notice   string
-	warming  string
-	subs     map[chan Update]struct{}
-	wake     chan struct{}
+	pending    []string // lessons waiting for a check, in order
+	seen       map[string]time.Time
+	notice     string
+	warming    string
+	subs       map[chan Update]struct{}
+	wake       chan struct{}
 	// told is the progress each lesson's last update carried, so a change
 	// made by another process (`tutor hint` or `tutor check` in a terminal
 	// beside the page) is noticed and published.
