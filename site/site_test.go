@@ -613,3 +613,38 @@ func TestChartCache(t *testing.T) {
 		t.Errorf("a new result got the old chart")
 	}
 }
+
+// TestNextInVerdict: a pass shows the way on inside the verdict itself,
+// where the learner is looking, not only at the bottom of the page; a
+// failure does not.
+func TestNextInVerdict(t *testing.T) {
+	verdictBlock := func(body string) string {
+		i := strings.Index(body, `id="verdict"`)
+		j := strings.Index(body, `id="announce"`)
+		if i < 0 || j < i {
+			t.Fatalf("no #verdict block in the page")
+		}
+		return body[i:j]
+	}
+	ws := t.TempDir()
+	const link = `<a class="button primary" href="/lesson/03-cpu">Next: 03 · `
+	for _, tc := range []struct {
+		name string
+		st   LessonState
+		want bool
+	}{
+		{"pass", LessonState{Status: Passed, Result: &checker.Result{Verdict: checker.Pass}}, true},
+		{"fail", LessonState{Status: Failing, Result: failingResult()}, false},
+		{"checking again after a pass", LessonState{Status: Passed, Checking: true, Result: &checker.Result{Verdict: checker.Pass}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(ws)
+			f.Set("02-event-loop", tc.st)
+			s := newTestServer(t, f, nil)
+			v := verdictBlock(request(s, "GET", "/lesson/02-event-loop", nil, nil).Body.String())
+			if got := strings.Contains(v, link); got != tc.want {
+				t.Errorf("#verdict contains the link to the next lesson = %t, want %t:\n%s", got, tc.want, v)
+			}
+		})
+	}
+}

@@ -250,6 +250,9 @@ type resultView struct {
 	Elapsed  string
 	Output   string
 	Lines    int // lines of output
+	// Next is the lesson after this one, shown in the verdict once it
+	// passes, so the next step is in view where the learner is looking.
+	Next *summary
 }
 
 type checkView struct {
@@ -299,6 +302,10 @@ func (s *Server) resultView(p *lessonPage, st LessonState, workspace string) *re
 		v.Detail = fmt.Sprintf("All %d checks pass.", len(r.Checks))
 		if len(r.Checks) == 1 {
 			v.Detail = "The check passes."
+		}
+		if p.Index+1 < len(s.pages) && !st.Checking {
+			q := s.pages[p.Index+1]
+			v.Next = &summary{ID: q.L.ID, Number: q.L.Number, Title: q.L.Title}
 		}
 	case checker.Fail:
 		v.Headline = "Not yet"

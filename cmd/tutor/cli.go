@@ -227,6 +227,9 @@ func commandHelp(e *env, name string) error {
 		fmt.Fprintf(e.stdout, "Usage: tutor %s [flags] %s\n\n%s.\n\nFlags:\n", c.name, c.args, c.summary)
 		fs.SetOutput(e.stdout)
 		fs.PrintDefaults()
+		if c.name == "watch" {
+			fmt.Fprint(e.stdout, watchKeys)
+		}
 		return nil
 	}
 	return usageErr("unknown command %q", name)

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/gotutor/tutor/checker"
+	"github.com/gotutor/tutor/internal/app"
 	"github.com/gotutor/tutor/lessons"
+	"github.com/gotutor/tutor/workspace"
 )
 
 // tutorBin is the real binary, built once by TestMain.
@@ -343,5 +345,32 @@ func TestEndlessHandler(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if out, err := exec.Command("pgrep", "-f", "eventloop.test").Output(); err == nil && len(out) > 0 {
 		t.Errorf("a process of the check is still running: pids %s", out)
+	}
+}
+
+// TestWatchSaysWhatGoesOn: `tutor help watch` lists the keys, and after a
+// pass the terminal names the key and the lesson that come next.
+func TestWatchSaysWhatGoesOn(t *testing.T) {
+	out, _, code := tutor(t, t.TempDir(), "help", "watch")
+	if code != 0 {
+		t.Fatalf("tutor help watch: exit %d", code)
+	}
+	for _, k := range []string{"h  the next hint", "n  go on to the next lesson", "c  check every lesson", "q  quit"} {
+		if !strings.Contains(out, k) {
+			t.Errorf("tutor help watch does not list %q:\n%s", k, out)
+		}
+	}
+	c := course(t)
+	a, err := app.New(c, &workspace.Workspace{}, "")
+	if err != nil {
+		t.Skip(err)
+	}
+	l, _ := c.Lesson("02")
+	if got, want := nextKey(a, l), "press n for 03 · "; !strings.Contains(got, want) {
+		t.Errorf("nextKey(02) = %q, want it to contain %q", got, want)
+	}
+	last := c.Lessons[len(c.Lessons)-1]
+	if got := nextKey(a, last); !strings.Contains(got, "last lesson") {
+		t.Errorf("nextKey(%s) = %q, want it to say it was the last lesson", last.ID, got)
 	}
 }

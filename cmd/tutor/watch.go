@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -100,6 +101,15 @@ func watchCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	}
 }
 
+// watchKeys is what `tutor help watch` adds to the flags.
+const watchKeys = `
+Keys, while it watches (in a terminal):
+  h  the next hint of the current lesson (none is spent on a passed lesson)
+  n  go on to the next lesson
+  c  check every lesson now
+  q  quit (Ctrl-C too)
+`
+
 // watchTerminal is the human display: a line per check, the failing
 // check's message, a progress bar, and one-key commands.
 func watchTerminal(ctx context.Context, cancel context.CancelFunc, e *env, a *app.App, live *app.Live, updates <-chan app.Update, current *lessons.Lesson) error {
@@ -141,15 +151,14 @@ func watchTerminal(ctx context.Context, cancel context.CancelFunc, e *env, a *ap
 				cancel()
 				return nil
 			case 'h':
+				if p, err := a.Progress.Load(); err == nil && app.Status(p, current) == workspace.Passed {
+					// A hint is spent only on a lesson still to pass.
+					fmt.Fprintf(w, "\n%s is passed: no hint needed. %s\n", current.ID, nextKey(a, current))
+					continue
+				}
 				showHint(w, a, current)
 			case 'n':
-				i := 0
-				for j, l := range a.Course.Lessons {
-					if l == current {
-						i = j
-					}
-				}
-				current = a.Course.Lessons[(i+1)%len(a.Course.Lessons)]
+				current = nextLesson(a, current)
 				fmt.Fprintf(w, "\nNow on %s — %s. Edit %s.\n", current.ID, current.Title, workspace.Rel(current, current.Files[0]))
 			case 'c':
 				fmt.Fprintln(w, "\nChecking every lesson…")
@@ -189,11 +198,29 @@ func watchTerminal(ctx context.Context, cancel context.CancelFunc, e *env, a *ap
 					current = l
 					printResult(w, l, u.State.Result)
 					printProgress(w, a)
+					if r := u.State.Result; r != nil && r.Verdict == checker.Pass {
+						fmt.Fprintln(w, nextKey(a, l))
+					}
 					fmt.Fprintln(w, help)
 				}
 			}
 		}
 	}
+}
+
+// nextLesson is the lesson after l, or the first one after the last.
+func nextLesson(a *app.App, l *lessons.Lesson) *lessons.Lesson {
+	i := slices.Index(a.Course.Lessons, l)
+	return a.Course.Lessons[(i+1)%len(a.Course.Lessons)]
+}
+
+// nextKey says which key goes on after l passed.
+func nextKey(a *app.App, l *lessons.Lesson) string {
+	n := nextLesson(a, l)
+	if n == a.Course.Lessons[0] {
+		return "That was the last lesson of the course."
+	}
+	return fmt.Sprintf("Next: press n for %s · %s.", n.Number, n.Title)
 }
 
 func showHint(w interface{ Write([]byte) (int, error) }, a *app.App, l *lessons.Lesson) {
