@@ -374,3 +374,26 @@ func TestWatchSaysWhatGoesOn(t *testing.T) {
 		t.Errorf("nextKey(%s) = %q, want it to say it was the last lesson", last.ID, got)
 	}
 }
+
+// TestGoAtLeast: the doctor's version rule, including versions a substring
+// test gets wrong (Go 1.30 contains no "go1.2").
+func TestGoAtLeast(t *testing.T) {
+	for _, tc := range []struct {
+		out  string
+		want bool
+	}{
+		{"go version go1.26.8 linux/amd64", true},
+		{"go version go1.26 linux/amd64", true},
+		{"go version go1.26rc1 linux/amd64", true},
+		{"go version go1.30.1 darwin/arm64", true},
+		{"go version go2.0 linux/amd64", true},
+		{"go version go1.25.9 linux/amd64", false},
+		{"go version go1.3 linux/amd64", false},
+		{"go version devel go1.27-abcdef Tue linux/amd64", true},
+		{"not go at all", false},
+	} {
+		if got := goAtLeast(tc.out, "go1.26"); got != tc.want {
+			t.Errorf("goAtLeast(%q, go1.26) = %t, want %t", tc.out, got, tc.want)
+		}
+	}
+}
