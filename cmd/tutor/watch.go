@@ -2,13 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/gotutor/tutor/internal/app"
 	"github.com/gotutor/tutor/lessons"
 	"github.com/gotutor/tutor/workspace"
+	"golang.org/x/term"
 )
 
 // watchEvent is one line of `tutor watch --json`. A result line carries
@@ -113,8 +115,7 @@ Keys, while it watches (in a terminal):
 // watchTerminal is the human display: a line per check, the failing
 // check's message, a progress bar, and one-key commands.
 func watchTerminal(ctx context.Context, cancel context.CancelFunc, e *env, a *app.App, live *app.Live, updates <-chan app.Update, current *lessons.Lesson) error {
-	w := e.stdout
-	restore := rawTerminal()
+	w, restore := rawTerminal(e.stdout)
 	defer restore()
 	keys := make(chan byte)
 	// The key reader ends when stdin ends; it is not waited for, because a
@@ -248,25 +249,27 @@ func printProgress(w interface{ Write([]byte) (int, error) }, a *app.App) {
 }
 
 // rawTerminal switches a terminal stdin to one-key input and returns the
-// function that restores it; without a terminal it does nothing.
-func rawTerminal() func() {
-	fi, err := os.Stdin.Stat()
-	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-		return func() {}
+// writer to print through meanwhile (raw mode turns off the terminal's own
+// newline handling, so it writes "\r\n" for "\n") and the function that
+// restores the terminal. Without a terminal it changes nothing.
+func rawTerminal(out io.Writer) (io.Writer, func()) {
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return out, func() {}
 	}
-	saved, err := stty("-g")
+	saved, err := term.MakeRaw(fd)
 	if err != nil {
-		return func() {}
+		return out, func() {}
 	}
-	if _, err := stty("-icanon", "-echo", "min", "1"); err != nil {
-		return func() {}
-	}
-	return func() { stty(strings.TrimSpace(saved)) }
+	return crlfWriter{out}, func() { term.Restore(fd, saved) }
 }
 
-func stty(args ...string) (string, error) {
-	cmd := exec.Command("stty", args...)
-	cmd.Stdin = os.Stdin
-	out, err := cmd.Output()
-	return string(out), err
+// crlfWriter ends every line with "\r\n", as a terminal in raw mode needs.
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
