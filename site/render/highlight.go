@@ -73,13 +73,20 @@ func (r *codeRenderer) highlight(w util.BufWriter, code string, lexer chroma.Lex
 	if err == nil {
 		var buf bytes.Buffer
 		if err = r.format.Format(&buf, r.style, it); err == nil {
-			w.Write(buf.Bytes())
+			w.Write(focusablePre(buf.Bytes()))
 			return
 		}
 	}
-	w.WriteString(`<pre class="chroma"><code>`)
+	w.WriteString(`<pre class="chroma" tabindex="0"><code>`)
 	w.WriteString(html.EscapeString(code))
 	w.WriteString("</code></pre>")
+}
+
+// focusablePre adds tabindex="0" to the <pre> chroma wrote: a code block
+// wider than the column scrolls sideways, and a region that scrolls must be
+// reachable from the keyboard (axe-core's scrollable-region-focusable).
+func focusablePre(b []byte) []byte {
+	return bytes.Replace(b, []byte("<pre "), []byte(`<pre tabindex="0" `), 1)
 }
 
 // lexerFor returns the lexer for a fence's language, plain text when the
@@ -102,7 +109,7 @@ func lexerFor(lang string) chroma.Lexer {
 func Code(src []byte, from, to int, highlight []int) template.HTML {
 	tokens, err := chroma.Coalesce(lexerFor("go")).Tokenise(nil, string(src))
 	if err != nil {
-		return template.HTML(`<pre class="chroma"><code>` + html.EscapeString(string(src)) + "</code></pre>")
+		return template.HTML(`<pre class="chroma" tabindex="0"><code>` + html.EscapeString(string(src)) + "</code></pre>")
 	}
 	lines := chroma.SplitTokensIntoLines(tokens.Tokens())
 	// The lexer ensures a final newline, so a source ending in one does not
@@ -134,9 +141,9 @@ func Code(src []byte, from, to int, highlight []int) template.HTML {
 	)
 	var buf bytes.Buffer
 	if err := f.Format(&buf, styles.Get(lightStyle), chroma.Literator(excerpt...)); err != nil {
-		return template.HTML(`<pre class="chroma"><code>` + html.EscapeString(string(src)) + "</code></pre>")
+		return template.HTML(`<pre class="chroma" tabindex="0"><code>` + html.EscapeString(string(src)) + "</code></pre>")
 	}
-	return template.HTML(buf.String())
+	return template.HTML(focusablePre(buf.Bytes()))
 }
 
 // CSS returns the stylesheet for highlighted code in both palettes: the

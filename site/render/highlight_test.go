@@ -61,7 +61,7 @@ func TestCode(t *testing.T) {
 func TestCodeTokens(t *testing.T) {
 	// Line 6 closes a comment opened on line 5: it is still a comment.
 	got := string(Code([]byte(goSrc), 6, 8, nil))
-	for _, want := range []string{`<span class="cm">that spans lines */</span>`, `<span class="kd">func</span>`, `&#34;&lt;hi&gt;&#34;`, `<pre class="chroma">`} {
+	for _, want := range []string{`<span class="cm">that spans lines */</span>`, `<span class="kd">func</span>`, `&#34;&lt;hi&gt;&#34;`, `<pre tabindex="0" class="chroma">`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("Code(6, 8) = %q, want it to contain %q", got, want)
 		}

@@ -45,7 +45,7 @@ func New() *Renderer {
 			extension.Strikethrough, extension.Linkify, extension.TaskList),
 		goldmark.WithParserOptions(
 			parser.WithAutoHeadingID(),
-			parser.WithASTTransformers(util.Prioritized(calloutTransformer{}, 100)),
+			parser.WithASTTransformers(util.Prioritized(calloutTransformer{}, 100), util.Prioritized(scrollTransformer{}, 200)),
 		),
 		// The core HTML renderer registers at priority 1000; a smaller
 		// number registers later and so replaces its fenced-code renderer.

@@ -52,7 +52,7 @@ func firstDiff(got, want string) string {
 }
 
 func TestMarkdown(t *testing.T) {
-	const copyButton = `<div class="code" data-lang="go"><button type="button" class="copy" aria-label="Copy code">Copy</button><pre class="chroma">`
+	const copyButton = `<div class="code" data-lang="go"><button type="button" class="copy" aria-label="Copy code">Copy</button><pre tabindex="0" class="chroma">`
 	tests := []struct {
 		name string
 		src  string
@@ -165,7 +165,7 @@ func TestMarkdown(t *testing.T) {
 		{
 			name: "fence without language",
 			src:  "```\n<not> & highlighted\n```\n",
-			want: []string{`<div class="code"><button type="button" class="copy" aria-label="Copy code">Copy</button><pre class="chroma"><code><span class="line"><span class="cl">&lt;not&gt; &amp; highlighted`},
+			want: []string{`<div class="code"><button type="button" class="copy" aria-label="Copy code">Copy</button><pre tabindex="0" class="chroma"><code><span class="line"><span class="cl">&lt;not&gt; &amp; highlighted`},
 			not:  []string{"<not>", "data-lang"},
 		},
 		{
@@ -187,7 +187,7 @@ func TestMarkdown(t *testing.T) {
 		{
 			name: "GFM table, strikethrough, autolink, task list",
 			src:  "| a | b |\n|---|--:|\n| 1 | 2 |\n\n~~gone~~ https://go.dev\n\n- [x] done\n",
-			want: []string{"<table>", `<td align="right">2</td>`, "<del>gone</del>", `<a href="https://go.dev">https://go.dev</a>`, `<input checked="" disabled="" type="checkbox"> done`},
+			want: []string{`<table tabindex="0">`, `<td align="right">2</td>`, "<del>gone</del>", `<a href="https://go.dev">https://go.dev</a>`, `<input checked="" disabled="" type="checkbox"> done`},
 		},
 	}
 	r := New()
