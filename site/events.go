@@ -12,11 +12,12 @@ import (
 // lessonEvent is the data of an SSE "lesson" event: enough for the map to
 // update a status and for a lesson page to swap its result panel in place.
 type lessonEvent struct {
-	Lesson     string `json:"lesson"`
-	Verdict    string `json:"verdict"` // idle, checking, pass, fail, build-error, timeout, error
-	Status     string `json:"status"`  // not-started, failing, passed
-	StatusText string `json:"status_text"`
-	HTML       string `json:"html,omitempty"` // the result panel's inner HTML
+	Lesson      string `json:"lesson"`
+	Verdict     string `json:"verdict"`      // idle, checking, pass, fail, build-error, timeout, error
+	VerdictText string `json:"verdict_text"` // the verdict's words, as the page shows them
+	Status      string `json:"status"`       // not-started, failing, passed
+	StatusText  string `json:"status_text"`
+	HTML        string `json:"html,omitempty"` // the result panel's inner HTML
 	// The hints panel's inner HTML and key, with HTML: a hint revealed in
 	// another tab shows without a reload.
 	HintsHTML  string `json:"hints_html,omitempty"`
@@ -111,7 +112,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 // writeLesson writes one "lesson" event.
 func (s *Server) writeLesson(w io.Writer, p *lessonPage, st LessonState, workspace string, withHTML bool) {
 	ev := lessonEvent{
-		Lesson: p.L.ID, Verdict: verdictOf(st), Status: statusOf(st), StatusText: statusText(st),
+		Lesson: p.L.ID, Verdict: verdictOf(st), VerdictText: verdictText(verdictOf(st)), Status: statusOf(st), StatusText: statusText(st),
 		HintsShown: st.HintsShown, Attempts: st.Attempts, Assisted: st.Assisted,
 	}
 	if withHTML {

@@ -222,6 +222,10 @@ func TestEventsPushReconnectTwoClients(t *testing.T) {
 			if le.Lesson != "02-event-loop" || le.Verdict != tc.verdict || le.Status != tc.status {
 				t.Errorf("%s, %s: event = %s %s %s, want 02-event-loop %s %s", tc.name, name, le.Lesson, le.Verdict, le.Status, tc.verdict, tc.status)
 			}
+			// The page takes the verdict's words from the event: one table.
+			if le.VerdictText != verdictText(tc.verdict) || le.VerdictText == "" {
+				t.Errorf("%s, %s: verdict_text = %q, want %q", tc.name, name, le.VerdictText, verdictText(tc.verdict))
+			}
 			if st == a && !strings.Contains(le.HTML, `<p class="headline">`+tc.head+`</p>`) {
 				t.Errorf("%s, %s: html lacks headline %q:\n%s", tc.name, name, tc.head, le.HTML)
 			}

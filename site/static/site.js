@@ -8,16 +8,6 @@
   var lessonID = document.body.getAttribute('data-lesson') || '';
   var themes = ['light', 'dark', 'auto'];
 
-  var verdictWords = {
-    idle: 'not checked yet',
-    checking: 'checking…',
-    pass: 'passed',
-    fail: 'not yet',
-    'build-error': 'does not compile',
-    timeout: 'timed out',
-    error: 'could not run'
-  };
-
   // ---- Theme -------------------------------------------------------------
 
   function showTheme() {
@@ -238,7 +228,7 @@
     v.setAttribute('data-verdict', ev.verdict);
     document.querySelectorAll('[data-verdict-pill]').forEach(function (p) {
       p.setAttribute('data-verdict', ev.verdict);
-      p.textContent = verdictWords[ev.verdict] || ev.verdict;
+      p.textContent = ev.verdict_text || ev.verdict; // the words come from the tutor, defined once
     });
     var panel = document.querySelector('.panel');
     if (panel) {
