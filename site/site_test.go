@@ -203,7 +203,7 @@ func TestLessonPageContent(t *testing.T) {
 	}
 	// Every check with spans has a chart: the one the panel shows below
 	// the list (Concurrent's), and the others folded under their check.
-	contains(t, "lesson page", body, `<details class="check-timeline" data-check="Health">`, `Timeline of Health`)
+	contains(t, "lesson page", body, `<details class="check-timeline" data-check="Health">`, `Timeline: /health answers during the load`, `Timeline: 10 requests at once finish in about one sleep`)
 	if strings.Contains(body, `data-check="Concurrent"`) {
 		t.Errorf("Concurrent's timeline is folded under its check as well as shown below the list")
 	}

@@ -377,12 +377,18 @@ func progressView(p *lessonPage, st LessonState) *resultView {
 	shown := ""
 	if pick >= 0 {
 		shown = done[pick].Name
-		v.Timeline = render.Timeline(done[pick].Timeline, render.TimelineOptions{Title: "Timeline of " + shown, Width: timelineWidth})
+		v.Timeline = render.Timeline(done[pick].Timeline, render.TimelineOptions{Title: chartTitle(done[pick]), Width: timelineWidth})
 	}
 	for i, chart := range checkCharts(done, shown) {
 		v.Checks[i].Timeline = chart
 	}
 	return v
+}
+
+// chartTitle names a check's chart in the learner's words: the check's
+// title as the list shows it, not its internal name.
+func chartTitle(c checker.Check) string {
+	return "Timeline: " + cmp.Or(c.Title, c.Name)
 }
 
 // checkCharts draws every check's own chart, except the check named
@@ -393,7 +399,7 @@ func checkCharts(checks []checker.Check, shown string) []template.HTML {
 	out := make([]template.HTML, len(checks))
 	for i, c := range checks {
 		if c.Name != shown && len(c.Timeline) > 0 {
-			out[i] = render.Timeline(c.Timeline, render.TimelineOptions{Title: "Timeline of " + c.Name, Width: timelineWidth})
+			out[i] = render.Timeline(c.Timeline, render.TimelineOptions{Title: chartTitle(c), Width: timelineWidth})
 		}
 	}
 	return out
@@ -425,8 +431,10 @@ func (c *chartCache) of(lesson string, r *checker.Result) (template.HTML, []temp
 	e := chartEntry{r: r, perCheck: checkCharts(r.Checks, r.TimelineCheck)}
 	if len(r.Timeline) > 0 {
 		title := "Timeline"
-		if r.TimelineCheck != "" {
-			title = "Timeline of " + r.TimelineCheck
+		if i := slices.IndexFunc(r.Checks, func(c checker.Check) bool { return c.Name == r.TimelineCheck }); i >= 0 {
+			title = chartTitle(r.Checks[i])
+		} else if r.TimelineCheck != "" {
+			title = "Timeline: " + r.TimelineCheck
 		}
 		e.main = render.Timeline(r.Timeline, render.TimelineOptions{Title: title, Width: timelineWidth})
 	}
