@@ -194,6 +194,13 @@ func (w *Workspace) Files(l *lessons.Lesson) (map[string][]byte, error) {
 // whether anything changed since the last check.
 func (w *Workspace) Fingerprint(l *lessons.Lesson) string {
 	files, _ := w.Files(l)
+	return FingerprintOf(l, files)
+}
+
+// FingerprintOf hashes files read earlier (base name → content) the way
+// Fingerprint hashes the files on disk: a check of a snapshot records the
+// fingerprint of exactly the bytes it judged.
+func FingerprintOf(l *lessons.Lesson, files map[string][]byte) string {
 	h := sha256.New()
 	for _, name := range l.Files {
 		fmt.Fprintf(h, "%s\x00%d\x00", name, len(files[name]))

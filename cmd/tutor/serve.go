@@ -92,7 +92,7 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 func printNotices(ctx context.Context, live *app.Live, e *env) {
 	last := ""
 	for u := range live.Updates(ctx) {
-		if u.Kind == "notice" && u.Notice != last {
+		if u.Kind == app.KindNotice && u.Notice != last {
 			last = u.Notice
 			if u.Notice != "" {
 				fmt.Fprintln(e.stdout, u.Notice)
@@ -100,7 +100,7 @@ func printNotices(ctx context.Context, live *app.Live, e *env) {
 				fmt.Fprintln(e.stdout, "Ready: every save is checked.")
 			}
 		}
-		if u.Kind == "result" && u.State.Result != nil {
+		if u.Kind == app.KindResult && u.State.Result != nil {
 			fmt.Fprintf(e.stdout, "%s  %s\n", u.Lesson, u.State.Result.Summary)
 		}
 	}

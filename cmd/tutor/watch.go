@@ -75,21 +75,21 @@ func watchCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		if *asJSON {
 			enc := json.NewEncoder(e.stdout)
 			for u := range updates {
-				ev := watchEvent{Event: u.Kind, Lesson: u.Lesson, Time: time.Now(), Notice: u.Notice}
+				ev := watchEvent{Event: string(u.Kind), Lesson: u.Lesson, Time: time.Now(), Notice: u.Notice}
 				if !u.Seen.IsZero() {
 					seen := u.Seen
 					ev.Seen = &seen
 				}
 				switch u.Kind {
-				case "notice":
+				case app.KindNotice:
 					if u.Notice == "" {
 						ev.Event = "ready"
 					}
-				case "result":
+				case app.KindResult:
 					ev.Result = u.State.Result
-				case "progress":
+				case app.KindProgress:
 					ev.Progress = u.State.Progress
-				case "checking":
+				case app.KindChecking:
 				default:
 					continue
 				}
@@ -172,16 +172,16 @@ func watchTerminal(ctx context.Context, cancel context.CancelFunc, e *env, a *ap
 				return nil
 			}
 			switch u.Kind {
-			case "notice":
+			case app.KindNotice:
 				if u.Notice != "" {
 					fmt.Fprintln(w, u.Notice)
 				} else {
 					fmt.Fprintln(w, "Ready: every save is checked.")
 				}
-			case "checking":
+			case app.KindChecking:
 				fmt.Fprintf(w, "%s  checking %s …\n", time.Now().Format("15:04:05"), u.Lesson)
 				shown = 0
-			case "progress":
+			case app.KindProgress:
 				// Each check as it ends, so a slow failing run says early
 				// what failed; the full result follows.
 				if p := u.State.Progress; p != nil {
@@ -194,7 +194,7 @@ func watchTerminal(ctx context.Context, cancel context.CancelFunc, e *env, a *ap
 					}
 					shown = len(p.Done)
 				}
-			case "result":
+			case app.KindResult:
 				if l, err := a.Course.Lesson(u.Lesson); err == nil {
 					current = l
 					printResult(w, l, u.State.Result)

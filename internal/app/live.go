@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gotutor/tutor/checker"
+	"github.com/gotutor/tutor/internal/queue"
 	"github.com/gotutor/tutor/lessons"
 	"github.com/gotutor/tutor/site"
 	"github.com/gotutor/tutor/watch"
@@ -20,13 +22,26 @@ import (
 )
 
 // resultHold is the soonest after a save was seen that its result is shown:
-// two debounce windows, as long as a result took before the watcher's early
-// look, so saves less than that apart give one result.
+// two debounce windows. The watcher reports a save 10 ms after its first
+// event, so a fast result (a compile error takes under 100 ms) could
+// otherwise be out before the rest of an editor's save arrives.
 const resultHold = 2 * watch.DefaultDebounce
+
+// Kind says what an [Update] is.
+type Kind string
+
+// The kinds of update.
+const (
+	KindChecking Kind = "checking" // a check of the lesson started
+	KindProgress Kind = "progress" // a check of the run ended
+	KindResult   Kind = "result"   // the run's result
+	KindState    Kind = "state"    // hints, reset, progress from another process, a run that ended unpublished
+	KindNotice   Kind = "notice"   // the course-wide notice changed ("" means ready)
+)
 
 // Update is one change of the live state, for the page and the terminal.
 type Update struct {
-	Kind   string // "checking", "progress" (a check of the run ended), "result", "state" (hints, reset…) or "notice"
+	Kind   Kind
 	Lesson string
 	State  site.LessonState
 	Notice string
@@ -37,32 +52,25 @@ type Update struct {
 // lesson, records progress and publishes updates. It implements
 // [site.Backend].
 //
-// One worker runs checks one at a time, because two timing checks running
-// side by side on a small machine would disturb each other. A save of the
-// lesson being checked cancels that run and starts again; a result is
-// published only if the files on disk are still the ones that were checked,
-// so no verdict is ever shown for code that is gone. The watcher reports a
-// save that looks finished 10 ms after its first event, before its debounce
-// ends, so a check usually starts at once; if the save was not finished
-// after all, the rest of it arrives as another change and cancels that run.
+// A save becomes a snapshot: the lesson's files are read once, and the
+// check runs on exactly those bytes (the checker's Replace). The snapshot
+// is a task for the queue (package queue), which runs one task at a time,
+// saves before the warm-up it chose by itself, cancels a run when a newer
+// save of its lesson arrives, and publishes an outcome only if no newer
+// snapshot of its lesson exists. So no verdict is ever shown for code that
+// is gone, with one mechanism.
 type Live struct {
 	app    *App
 	editor string
+	q      *queue.Queue
+	hub    *hub
 
 	mu       sync.Mutex
 	results  map[string]*checker.Result
-	checking string             // lesson being checked, "" if none
-	progress *checker.Progress  // how far that check has got
-	cancel   context.CancelFunc // cancels the run in flight
-	// warmCancel cancels the warm-up build in flight: a save never waits
-	// behind work the tutor chose by itself.
-	warmCancel context.CancelFunc
-	pending    []string // lessons waiting for a check, in order
-	seen       map[string]time.Time
-	notice     string
-	warming    string
-	subs       map[chan Update]struct{}
-	wake       chan struct{}
+	checking string            // lesson whose check is running, "" if none
+	progress *checker.Progress // how far that check has got
+	notice   string
+	warming  string
 	// told is the progress each lesson's last update carried, so a change
 	// made by another process (`tutor hint` or `tutor check` in a terminal
 	// beside the page) is noticed and published.
@@ -84,14 +92,13 @@ func shownOf(lp *workspace.LessonProgress) shownProgress {
 // NewLive returns the live loop for a; editor is the command that "open in
 // editor" runs ("" when the page links to vscode:// instead).
 func NewLive(a *App, editor string) *Live {
-	return &Live{
-		app: a, editor: editor,
+	lv := &Live{
+		app: a, editor: editor, hub: newHub(),
 		results: map[string]*checker.Result{},
-		seen:    map[string]time.Time{},
-		subs:    map[chan Update]struct{}{},
-		wake:    make(chan struct{}, 1),
 		told:    map[string]shownProgress{},
 	}
+	lv.q = queue.New(lv.ended)
+	return lv
 }
 
 // LiveOptions configure [Live.Run].
@@ -109,7 +116,8 @@ type LiveOptions struct {
 const coldNotice = "Preparing the checks: the first start compiles the Go standard library once (a minute or two on a small machine); saves are still checked first."
 
 // Run watches the workspace and runs checks until ctx is done. It returns
-// after every goroutine it started has ended.
+// after every goroutine it started has ended. It checks nothing by itself:
+// untouched lessons stay not started.
 func (lv *Live) Run(ctx context.Context, o LiveOptions) error {
 	var dirs []string
 	for _, l := range lv.app.Course.Lessons {
@@ -128,8 +136,20 @@ func (lv *Live) Run(ctx context.Context, o LiveOptions) error {
 			lv.setNotice("watching stopped: " + err.Error() + "; use “Check now”")
 		}
 	})
-	// The worker goroutine ends when ctx is done.
-	wg.Go(func() { lv.work(ctx, o) })
+	// The queue's worker ends when ctx is done.
+	wg.Go(func() { lv.q.Run(ctx) })
+	// The watcher exists: say so, so a consumer waiting for "ready" never
+	// saves too early.
+	lv.setWarming("")
+	if !o.NoWarm {
+		coldAfter := cmp.Or(o.ColdAfter, 3*time.Second)
+		for _, l := range lv.app.Course.Lessons {
+			lv.q.Submit(queue.Task{Key: "warm " + l.ID, Priority: queue.Background, Run: func(ctx context.Context) func() {
+				lv.warmOne(ctx, l, coldAfter)
+				return nil
+			}})
+		}
+	}
 
 	modeShown := ""
 	var progressStamp time.Time // of the progress file, looked at every second
@@ -153,7 +173,7 @@ func (lv *Live) Run(ctx context.Context, o LiveOptions) error {
 				lv.modeNotice(m)
 			}
 			if l := byDir[ch.Dir]; l != nil {
-				lv.trigger(l.ID, ch.Seen)
+				lv.trigger(l, ch.Seen)
 			}
 		case <-time.After(time.Second):
 			if m := w.Mode(); m != modeShown {
@@ -185,109 +205,101 @@ func (lv *Live) currentNotice() string {
 func (lv *Live) setNotice(n string) {
 	lv.mu.Lock()
 	lv.notice = n
-	u := Update{Kind: "notice", Notice: lv.currentNotice()}
+	u := Update{Kind: KindNotice, Notice: lv.currentNotice()}
 	lv.mu.Unlock()
-	lv.publish(u)
+	lv.hub.publish(u)
 }
 
 func (lv *Live) setWarming(n string) {
 	lv.mu.Lock()
 	lv.warming = n
-	u := Update{Kind: "notice", Notice: lv.currentNotice()}
+	u := Update{Kind: KindNotice, Notice: lv.currentNotice()}
 	lv.mu.Unlock()
-	lv.publish(u)
+	lv.hub.publish(u)
 }
 
-// trigger queues a check of a lesson; if that lesson is being checked, the
-// run is cancelled and will start again with the new files.
-func (lv *Live) trigger(id string, seen time.Time) {
+// trigger takes a snapshot of a lesson's files and queues its check; seen
+// is when the save was noticed (zero for "Check now").
+func (lv *Live) trigger(l *lessons.Lesson, seen time.Time) {
+	files, err := lv.app.WS.Files(l)
+	if err != nil {
+		files = nil // unreadable: the checker reads the disk and says why
+	}
+	snap := snapshot{files: files, hash: workspace.FingerprintOf(l, files), seen: seen}
+	lv.q.Submit(queue.Task{Key: l.ID, Priority: queue.Save, Run: func(ctx context.Context) func() {
+		return lv.check(ctx, l, snap)
+	}})
+}
+
+// snapshot is a lesson's files as one save left them.
+type snapshot struct {
+	files map[string][]byte // base name → content; nil: read the disk
+	hash  string            // workspace.FingerprintOf(files)
+	seen  time.Time
+}
+
+// check runs a lesson's checks on a snapshot. It returns the publish step,
+// which the queue runs only if no newer snapshot of the lesson exists.
+func (lv *Live) check(ctx context.Context, l *lessons.Lesson, snap snapshot) func() {
 	lv.mu.Lock()
-	if !slices.Contains(lv.pending, id) {
-		lv.pending = append(lv.pending, id)
-	}
-	if !seen.IsZero() {
-		lv.seen[id] = seen
-	}
-	if lv.checking == id && lv.cancel != nil {
-		lv.cancel()
-		lv.progress = nil
-	}
-	if lv.warmCancel != nil {
-		lv.warmCancel() // warm-up yields: it starts again once the queue is empty
-	}
+	lv.checking, lv.progress = l.ID, nil
 	lv.mu.Unlock()
-	select {
-	case lv.wake <- struct{}{}:
-	default:
-	}
-}
-
-// work is the single check worker. It ends when ctx is done.
-//
-// It has two kinds of work: checks of saved lessons (and "Check now"),
-// which always come first, and warm-up builds the tutor chose by itself,
-// which run only while no check is waiting and are cancelled by a save
-// (trigger cancels them; the cancelled lesson is warmed again later). The
-// tutor checks nothing by itself, so untouched lessons stay not started.
-func (lv *Live) work(ctx context.Context, o LiveOptions) {
-	// The watcher exists (Run made it before starting work): say so, so a
-	// consumer waiting for "ready" never saves too early.
-	lv.setWarming("")
-	var warm []*lessons.Lesson
-	if !o.NoWarm {
-		warm = slices.Clone(lv.app.Course.Lessons)
-	}
-	coldAfter := o.ColdAfter
-	if coldAfter <= 0 {
-		coldAfter = 3 * time.Second
-	}
-	for {
+	lv.publishLesson(KindChecking, l.ID, snap.seen)
+	job := lv.app.Job(lv.app.WS.Root, l, snap.files)
+	job.OnProgress = func(p checker.Progress) {
+		if len(p.Done) == 0 {
+			return // nothing to show yet beyond "checking"
+		}
 		lv.mu.Lock()
-		switch {
-		case ctx.Err() != nil:
+		if ctx.Err() != nil {
+			// Superseded by a newer save: what this run found is about
+			// files that are gone.
 			lv.mu.Unlock()
 			return
-		case len(lv.pending) > 0:
-			id := lv.pending[0]
-			lv.pending = lv.pending[1:]
-			seen := lv.seen[id]
-			delete(lv.seen, id)
-			runCtx, cancel := context.WithCancel(ctx)
-			lv.checking, lv.cancel, lv.progress = id, cancel, nil
-			lv.mu.Unlock()
-
-			lv.publishLesson("checking", id, seen)
-			lv.runOne(runCtx, id, seen)
-			cancel()
-
-			lv.mu.Lock()
-			lv.checking, lv.cancel, lv.progress = "", nil, nil
-			again := slices.Contains(lv.pending, id)
-			lv.mu.Unlock()
-			if !again {
-				lv.publishLesson("state", id, time.Time{})
-			}
-		case len(warm) > 0:
-			warmCtx, cancel := context.WithCancel(ctx)
-			lv.warmCancel = cancel
-			lv.mu.Unlock()
-			err := lv.warmOne(warmCtx, warm[0], coldAfter)
-			lv.mu.Lock()
-			lv.warmCancel = nil
-			lv.mu.Unlock()
-			yielded := warmCtx.Err() != nil && ctx.Err() == nil
-			cancel()
-			if err == nil || !yielded {
-				warm = warm[1:] // built, or failed for good: do not retry
-			}
-		default:
-			lv.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return
-			case <-lv.wake:
+		}
+		lv.progress = &p
+		lv.mu.Unlock()
+		lv.publishLesson(KindProgress, l.ID, snap.seen)
+	}
+	res, err := lv.app.Runner.Run(ctx, job)
+	if err != nil {
+		return nil // cancelled: a newer save is queued, or the tutor is stopping
+	}
+	if hold := time.Until(snap.seen.Add(resultHold)); !snap.seen.IsZero() && hold > 0 {
+		select {
+		case <-time.After(hold):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return func() {
+		if res.Verdict != checker.Error {
+			if _, err := lv.app.Progress.Update(func(p *workspace.Progress) {
+				p.Lesson(l.ID).Record(string(res.Verdict), snap.hash, time.Now())
+			}); err != nil {
+				res.Notes = append(res.Notes, "Your progress could not be saved: "+err.Error())
 			}
 		}
+		lv.mu.Lock()
+		lv.results[l.ID] = res
+		lv.checking, lv.progress = "", nil
+		lv.mu.Unlock()
+		lv.publishLesson(KindResult, l.ID, snap.seen)
+	}
+}
+
+// ended is called by the queue after each task. A lesson whose run ended
+// without a result (cancelled) and has no newer save waiting leaves the
+// "checking" state.
+func (lv *Live) ended(key string) {
+	lv.mu.Lock()
+	was := lv.checking == key
+	if was {
+		lv.checking, lv.progress = "", nil
+	}
+	lv.mu.Unlock()
+	if was && !lv.q.Waiting(key) {
+		lv.publishLesson(KindState, key, time.Time{})
 	}
 }
 
@@ -320,62 +332,6 @@ func (lv *Live) warmOne(ctx context.Context, l *lessons.Lesson, coldAfter time.D
 	return err
 }
 
-// runOne checks a lesson and publishes the result, unless the run was
-// superseded or the files changed while it ran.
-func (lv *Live) runOne(ctx context.Context, id string, seen time.Time) {
-	l, err := lv.app.Course.Lesson(id)
-	if err != nil {
-		return
-	}
-	before := lv.app.WS.Fingerprint(l)
-	job := lv.app.Job(lv.app.WS.Root, l, nil)
-	job.OnProgress = func(p checker.Progress) {
-		if len(p.Done) == 0 {
-			return // nothing to show yet beyond "checking"
-		}
-		lv.mu.Lock()
-		if ctx.Err() != nil {
-			// Superseded by a newer save (trigger cancels under this lock):
-			// what this run found is about files that are gone.
-			lv.mu.Unlock()
-			return
-		}
-		lv.progress = &p
-		lv.mu.Unlock()
-		lv.publishLesson("progress", id, seen)
-	}
-	res, err := lv.app.Runner.Run(ctx, job)
-	if err != nil {
-		return // cancelled: a newer save is queued, or the tutor is stopping
-	}
-	// The watcher reports a save 10 ms after its first event, so a fast
-	// result (a compile error takes under 100 ms) could be out before the
-	// learner's next save of the same burst. Hold it until resultHold after
-	// the save was seen; a newer save meanwhile cancels ctx and wins.
-	if hold := time.Until(seen.Add(resultHold)); !seen.IsZero() && hold > 0 {
-		select {
-		case <-time.After(hold):
-		case <-ctx.Done():
-			return
-		}
-	}
-	if lv.app.WS.Fingerprint(l) != before {
-		lv.trigger(id, seen) // checked files are gone from disk: check the new ones
-		return
-	}
-	if res.Verdict != checker.Error {
-		if _, err := lv.app.Progress.Update(func(p *workspace.Progress) {
-			p.Lesson(l.ID).Record(string(res.Verdict), before, time.Now())
-		}); err != nil {
-			res.Notes = append(res.Notes, "Your progress could not be saved: "+err.Error())
-		}
-	}
-	lv.mu.Lock()
-	lv.results[id] = res
-	lv.mu.Unlock()
-	lv.publishLesson("result", id, seen)
-}
-
 // progressFromDisk publishes the lessons whose progress another process
 // changed since their last update (a hint revealed with `tutor hint`, a
 // `tutor check` run in a terminal). It reads the file only if its
@@ -395,7 +351,7 @@ func (lv *Live) progressFromDisk(stamp time.Time) time.Time {
 		told, ok := lv.told[l.ID]
 		lv.mu.Unlock()
 		if ok && told != now {
-			lv.publishLesson("state", l.ID, time.Time{})
+			lv.publishLesson(KindState, l.ID, time.Time{})
 		}
 	}
 	return fi.ModTime()
@@ -422,38 +378,13 @@ func (lv *Live) state(id string) site.LessonState {
 	}
 }
 
-func (lv *Live) publishLesson(kind, id string, seen time.Time) {
-	lv.publish(Update{Kind: kind, Lesson: id, State: lv.state(id), Seen: seen})
-}
-
-// publish sends u to every subscriber that has room; a full subscriber
-// misses it, but the next update of the same lesson carries its full state.
-func (lv *Live) publish(u Update) {
-	lv.mu.Lock()
-	defer lv.mu.Unlock()
-	for ch := range lv.subs {
-		select {
-		case ch <- u:
-		default:
-		}
-	}
+func (lv *Live) publishLesson(kind Kind, id string, seen time.Time) {
+	lv.hub.publish(Update{Kind: kind, Lesson: id, State: lv.state(id), Seen: seen})
 }
 
 // Updates returns live updates until ctx is done, then closes the channel.
 func (lv *Live) Updates(ctx context.Context) <-chan Update {
-	ch := make(chan Update, 64)
-	lv.mu.Lock()
-	lv.subs[ch] = struct{}{}
-	lv.mu.Unlock()
-	// This goroutine ends when ctx is done, after unsubscribing.
-	go func() {
-		<-ctx.Done()
-		lv.mu.Lock()
-		delete(lv.subs, ch)
-		close(ch)
-		lv.mu.Unlock()
-	}()
-	return ch
+	return lv.hub.subscribe(ctx)
 }
 
 // Snapshot implements [site.Backend].
@@ -495,7 +426,7 @@ func (lv *Live) CheckNow(id string) error {
 	if err != nil {
 		return err
 	}
-	lv.trigger(l.ID, time.Time{})
+	lv.trigger(l, time.Time{})
 	return nil
 }
 
@@ -509,7 +440,7 @@ func (lv *Live) RevealHint(id string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	lv.publishLesson("state", l.ID, time.Time{})
+	lv.publishLesson(KindState, l.ID, time.Time{})
 	return shown, nil
 }
 
@@ -541,7 +472,7 @@ func (lv *Live) Solution(id string, force bool) (map[string][]byte, error) {
 	}
 	files, err := lv.app.Solution(l, force)
 	if err == nil && force {
-		lv.publishLesson("state", l.ID, time.Time{}) // may now be assisted
+		lv.publishLesson(KindState, l.ID, time.Time{}) // may now be assisted
 	}
 	return files, err
 }

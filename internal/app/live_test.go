@@ -51,14 +51,14 @@ func TestProgressFromAnotherProcess(t *testing.T) {
 	for {
 		select {
 		case u := <-updates:
-			if u.Lesson == id && u.Kind == "state" {
+			if u.Lesson == id && u.Kind == KindState {
 				if u.State.HintsShown != 1 {
 					t.Fatalf("state update carries %d hints shown, want 1", u.State.HintsShown)
 				}
 				// The same progress is not published again.
 				select {
 				case u := <-updates:
-					if u.Kind == "state" {
+					if u.Kind == KindState {
 						t.Fatalf("second state update for %s with nothing changed", u.Lesson)
 					}
 				case <-time.After(2500 * time.Millisecond):
@@ -108,7 +108,7 @@ func TestSavesFirst(t *testing.T) {
 		for {
 			select {
 			case u := <-updates:
-				if u.Kind == "checking" && u.Lesson != c.Lessons[1].ID {
+				if u.Kind == KindChecking && u.Lesson != c.Lessons[1].ID {
 					t.Fatalf("checking %s, which nobody saved", u.Lesson)
 				}
 				if ok(u) {
@@ -119,7 +119,7 @@ func TestSavesFirst(t *testing.T) {
 			}
 		}
 	}
-	next("ready", func(u Update) bool { return u.Kind == "notice" && u.Notice == "" })
+	next("ready", func(u Update) bool { return u.Kind == KindNotice && u.Notice == "" })
 	if took := time.Since(start); took > 1500*time.Millisecond {
 		t.Errorf("ready %v after the start, want under 1.5 s", took.Round(time.Millisecond))
 	}
@@ -130,7 +130,7 @@ func TestSavesFirst(t *testing.T) {
 	if err := os.WriteFile(file, l.Solution().Files[l.Files[0]], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	u := next("check of the save", func(u Update) bool { return u.Kind == "checking" && u.Lesson == l.ID })
+	u := next("check of the save", func(u Update) bool { return u.Kind == KindChecking && u.Lesson == l.ID })
 	waited := time.Since(u.Seen)
 	t.Logf("the save's check started %v after the save was seen", waited.Round(time.Millisecond))
 	// Before, the save waited for every lesson's warm-up build (4 s and more
@@ -138,7 +138,7 @@ func TestSavesFirst(t *testing.T) {
 	if waited > time.Second {
 		t.Errorf("the save's check started %v after the save was seen, want within 1 s", waited.Round(time.Millisecond))
 	}
-	r := next("result", func(u Update) bool { return u.Kind == "result" && u.Lesson == l.ID })
+	r := next("result", func(u Update) bool { return u.Kind == KindResult && u.Lesson == l.ID })
 	if r.State.Result == nil || r.State.Result.Verdict != checker.Pass {
 		t.Errorf("result for the solution = %+v, want pass", r.State.Result)
 	}
@@ -152,6 +152,72 @@ func TestSavesFirst(t *testing.T) {
 		}
 		if s := Status(p, o); s != workspace.NotStarted {
 			t.Errorf("%s is %s after starting the tutor and saving only %s, want %s", o.ID, s, l.ID, workspace.NotStarted)
+		}
+	}
+}
+
+// TestSnapshotIsWhatIsJudged: a save's check judges exactly the bytes read
+// when the save was noticed, and records their fingerprint, even if the
+// file on disk changes while the check runs (the change's own save comes as
+// a newer snapshot; here none comes, to show which bytes were judged).
+func TestSnapshotIsWhatIsJudged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a lesson's checks")
+	}
+	c, err := lessons.Load(lessons.Embedded(), "lessons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ws.Init(c); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(c, ws, "")
+	if err != nil {
+		t.Skip(err)
+	}
+	lv := NewLive(a, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	updates := lv.Updates(ctx)
+	wg.Go(func() { lv.q.Run(ctx) }) // the queue without a watcher
+
+	l := c.Lessons[1]
+	file := ws.LessonDir(l) + "/" + l.Files[0]
+	solution := l.Solution().Files[l.Files[0]]
+	if err := os.WriteFile(file, solution, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lv.trigger(l, time.Time{})
+	if err := os.WriteFile(file, []byte("package broken\n\nfunc {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(2 * time.Minute)
+	for {
+		select {
+		case u := <-updates:
+			if u.Kind != KindResult || u.Lesson != l.ID {
+				continue
+			}
+			if r := u.State.Result; r == nil || r.Verdict != checker.Pass {
+				t.Fatalf("result = %+v, want pass: the check must judge the snapshot (the solution), not the broken file on disk", r)
+			}
+			p, err := a.Progress.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := workspace.FingerprintOf(l, map[string][]byte{l.Files[0]: solution})
+			if got := p.Lesson(l.ID).Checked; got != want {
+				t.Errorf("recorded fingerprint %s, want %s (the snapshot's)", got, want)
+			}
+			return
+		case <-deadline:
+			t.Fatal("no result within 2 minutes")
 		}
 	}
 }
