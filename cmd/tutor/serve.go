@@ -58,6 +58,8 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		// Requests inherit ctx, so live-update streams end at shutdown.
 		srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 		var wg sync.WaitGroup
+		// Subscribed before the live loop starts, so "ready" is never missed.
+		notices := live.Updates(ctx)
 		// The live loop ends when ctx is done.
 		wg.Go(func() {
 			if err := live.Run(ctx, app.LiveOptions{Poll: *poll}); err != nil {
@@ -66,7 +68,7 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			}
 		})
 		// The notice printer ends when ctx is done.
-		wg.Go(func() { printNotices(ctx, live, e) })
+		wg.Go(func() { printNotices(notices, e) })
 		// The shutdown goroutine ends when ctx is done and the server stopped.
 		wg.Go(func() {
 			<-ctx.Done()
@@ -89,9 +91,10 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 }
 
 // printNotices echoes course-wide notices (warming, polling) to the terminal.
-func printNotices(ctx context.Context, live *app.Live, e *env) {
-	last := ""
-	for u := range live.Updates(ctx) {
+// It ends when updates is closed (the tutor is stopping).
+func printNotices(updates <-chan app.Update, e *env) {
+	last := "\x00" // nothing printed yet: the first notice, even "", is shown
+	for u := range updates {
 		if u.Kind == app.KindNotice && u.Notice != last {
 			last = u.Notice
 			if u.Notice != "" {

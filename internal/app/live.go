@@ -143,7 +143,13 @@ func (lv *Live) Run(ctx context.Context, o LiveOptions) error {
 	lv.setWarming("")
 	if !o.NoWarm {
 		coldAfter := cmp.Or(o.ColdAfter, 3*time.Second)
-		for _, l := range lv.app.Course.Lessons {
+		for i, l := range lv.app.Course.Lessons {
+			if i > 0 {
+				// Only the first build can find the cache cold: later ones
+				// that run long are slowed by a busy machine, and the
+				// notice would say the wrong thing.
+				coldAfter = 0
+			}
 			lv.q.Submit(queue.Task{Key: "warm " + l.ID, Priority: queue.Background, Run: func(ctx context.Context) func() {
 				lv.warmOne(ctx, l, coldAfter)
 				return nil
@@ -305,8 +311,15 @@ func (lv *Live) ended(key string) {
 
 // warmOne compiles one lesson's checks so its first real check does not
 // wait for the build cache. If the build takes longer than coldAfter, the
-// cache was cold: a notice says so until the build ends.
+// cache was cold: a notice says so until the build ends. coldAfter 0 means
+// no notice.
 func (lv *Live) warmOne(ctx context.Context, l *lessons.Lesson, coldAfter time.Duration) error {
+	job := lv.app.Job(lv.app.WS.Root, l, nil)
+	job.BuildOnly = true
+	if coldAfter <= 0 {
+		_, err := lv.app.Runner.Run(ctx, job)
+		return err
+	}
 	var mu sync.Mutex
 	done, shown := false, false
 	cold := time.AfterFunc(coldAfter, func() {
@@ -326,8 +339,6 @@ func (lv *Live) warmOne(ctx context.Context, l *lessons.Lesson, coldAfter time.D
 			lv.setWarming("")
 		}
 	}()
-	job := lv.app.Job(lv.app.WS.Root, l, nil)
-	job.BuildOnly = true
 	_, err := lv.app.Runner.Run(ctx, job)
 	return err
 }
