@@ -212,9 +212,28 @@ func saveStyles(t *testing.T, file string) []saveStyle {
 				"-es", "-c", "%d", "-c", "0r "+src, "-c", "wq", file)
 		}})
 	} else {
-		t.Log("vim is not installed: the storm saves in three styles")
+		t.Log("vim is not installed: the storm saves in the other styles")
 	}
+	styles = append(styles, saveStyle{"JetBrains safe write", func(b []byte) error { return jetbrainsSave(file, b) }})
 	return styles
+}
+
+// jetbrainsSave saves as JetBrains IDEs do with "safe write" on: the new
+// content goes to a temporary file, the old file is renamed aside, the
+// temporary file takes its name, and the old one is deleted. For a moment
+// the file does not exist at all.
+func jetbrainsSave(file string, b []byte) error {
+	tmp, old := file+"___jb_tmp___", file+"___jb_old___"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(file, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		return err
+	}
+	return os.Remove(old)
 }
 
 // tutorPID finds the process of the tutor serving workspace ws.
