@@ -24,7 +24,7 @@ func openLockFile(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600) // the serve lock holds the URL with its token
 }
 
 // tryLock takes the lock on path without waiting; errLocked if another
