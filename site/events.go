@@ -62,10 +62,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 	rc := http.NewResponseController(w)
 	// The stream lives as long as the page; opt it out of the server's
-	// timeouts. The read deadline matters too: when it passes, the server's
-	// background read of the connection fails and cancels the request.
+	// write timeout.
 	_ = rc.SetWriteDeadline(time.Time{})
-	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
