@@ -35,7 +35,9 @@ var styleElement = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
 //  1. headers on every response, refusals included;
 //  2. the Host header must be one the server listens on, which defeats DNS
 //     rebinding (a hostile page whose name resolves to 127.0.0.1);
-//  3. unsafe methods must come from the tutor's own pages, which defeats
+//  3. if the server has a token (it listens beyond loopback), the request
+//     must carry it (see [TokenGate]); nothing else runs without it;
+//  4. unsafe methods must come from the tutor's own pages, which defeats
 //     cross-site request forgery: http.CrossOriginProtection reads
 //     Sec-Fetch-Site and Origin.
 //
@@ -52,6 +54,10 @@ func (s *Server) secure(h http.Handler) http.Handler {
 		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 		if !s.hosts[strings.ToLower(r.Host)] {
 			refuse(w, http.StatusMisdirectedRequest, "tutor: refused: host "+quote(r.Host)+" is not this tutor (open http://"+s.cfg.Hosts[0]+"/)")
+			return
+		}
+		if s.gate != nil && !s.gate.Admit(w, r) {
+			refuse(w, http.StatusUnauthorized, tokenRefusal)
 			return
 		}
 		if err := cop.Check(r); err != nil {

@@ -101,6 +101,10 @@ type Config struct {
 	// Editor is the configured editor command. If empty, "open in editor"
 	// is a vscode://file link; otherwise it asks the Backend to run it.
 	Editor string
+	// Token, if not empty, is required on every request (see [TokenGate]):
+	// set it whenever the server listens on an address other machines can
+	// reach.
+	Token string
 }
 
 // embedded holds the templates and static files the binary ships with.
@@ -122,6 +126,7 @@ type Server struct {
 	heartbeat time.Duration // SSE comment interval
 	handler   http.Handler
 	charts    chartCache
+	gate      *TokenGate // nil: no token needed (loopback)
 }
 
 // lessonPage is a lesson with its text rendered once.
@@ -163,6 +168,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	for _, h := range cfg.Hosts {
 		s.hosts[strings.ToLower(h)] = true
+	}
+	if cfg.Token != "" {
+		g, err := NewTokenGate(cfg.Token)
+		if err != nil {
+			return nil, err
+		}
+		s.gate = g
 	}
 	if cfg.Dev != "" {
 		s.assets = os.DirFS(cfg.Dev)

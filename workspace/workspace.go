@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,6 +98,7 @@ func (w *Workspace) Init(c *lessons.Course) (InitReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	before := maps.Clone(man)
 	want := map[string][]byte{"go.mod": GoMod(), "README.md": []byte(readme)}
 	for p, b := range c.Shared {
 		want[p] = b
@@ -138,7 +140,22 @@ func (w *Workspace) Init(c *lessons.Course) (InitReport, error) {
 		}
 		man[p] = Hash(content)
 	}
+	if _, err := os.Stat(w.manifestPath()); err == nil && maps.Equal(before, man) {
+		return rep, nil // nothing to write: an up-to-date read-only workspace opens too
+	}
 	return rep, w.saveManifest(man)
+}
+
+// Writable reports why the tutor cannot write its state in the workspace
+// (nil if it can), by creating and removing a file in .tutor/.
+func (w *Workspace) Writable() error {
+	f, err := os.CreateTemp(filepath.Join(w.Root, StateDir), ".probe-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 // Hash returns the hex SHA-256 of b.

@@ -288,7 +288,27 @@ func (e *env) open(mustExist bool) (*app.App, error) {
 	if mustExist && !ws.Exists() {
 		return nil, usageErr("no workspace at %s; create it with `tutor init` (or pass --workspace DIR)", ws.Root)
 	}
-	return app.New(c, ws, e.getenv("TUTOR_GO"))
+	a, err := app.New(c, ws, e.getenv("TUTOR_GO"))
+	if err != nil {
+		return nil, err
+	}
+	// A damaged progress file is kept aside and reported in one line, by
+	// every command, before it does anything else.
+	a.Progress.OnDamaged(func(d workspace.Damaged) { fmt.Fprintln(e.stderr, "tutor: "+d.Message()) })
+	if ws.Exists() {
+		a.Progress.Load()
+	}
+	return a, nil
+}
+
+// notSaved prints the one line that says progress could not be saved, after
+// the command has shown what it did; it returns err if it is another error.
+func (e *env) notSaved(err error) error {
+	if errors.Is(err, workspace.ErrNotSaved) {
+		fmt.Fprintf(e.stderr, "tutor: your progress could not be saved (%v); what is shown above is not remembered\n", strings.TrimPrefix(err.Error(), workspace.ErrNotSaved.Error()+": "))
+		return nil
+	}
+	return err
 }
 
 // lessonsArg resolves lesson IDs; none means def.

@@ -172,6 +172,7 @@ func checkCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			ls = []*lessons.Lesson{a.Next(p)}
 		}
 		var results []*checker.Result
+		var notSaved []error
 		allPass := true
 		for _, l := range ls {
 			if !*asJSON {
@@ -180,7 +181,7 @@ func checkCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			stopNote := slowNote(e.stderr, *asJSON)
 			res, err := a.Check(ctx, l)
 			stopNote()
-			if err != nil {
+			if res == nil {
 				return err
 			}
 			results = append(results, res)
@@ -189,6 +190,20 @@ func checkCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			}
 			if !*asJSON {
 				printResult(e.stdout, l, res)
+			}
+			if err != nil {
+				notSaved = append(notSaved, err)
+			}
+		}
+		// The verdicts first, then why they were not recorded.
+		defer func() {
+			if len(notSaved) > 0 {
+				e.notSaved(notSaved[0])
+			}
+		}()
+		for _, err := range notSaved {
+			if !errors.Is(err, workspace.ErrNotSaved) {
+				return err
 			}
 		}
 		if *asJSON {
@@ -298,9 +313,10 @@ func hintCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			return err
 		}
 		shown, err := a.RevealHint(l, *all)
-		if err != nil {
+		if err != nil && !errors.Is(err, workspace.ErrNotSaved) {
 			return err
 		}
+		defer e.notSaved(err)
 		from := shown - 1
 		if *all {
 			from = 0
@@ -359,9 +375,10 @@ func solutionCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		if errors.Is(err, app.ErrNotPassed) {
 			return usageErr("%s has not passed yet; the solution unlocks when it does (or use --force, recorded as assisted; `tutor hint %s` first?)", l.ID, l.Number)
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, workspace.ErrNotSaved) {
 			return err
 		}
+		defer e.notSaved(err)
 		if *apply {
 			backup, err := a.WS.Write(l, files)
 			if err != nil {

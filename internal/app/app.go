@@ -9,6 +9,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -63,8 +64,9 @@ func (a *App) Job(root string, l *lessons.Lesson, replace map[string][]byte) che
 }
 
 // Check runs a lesson's checks against the learner's files and records the
-// verdict in the progress. The error is non-nil only if ctx ended first or
-// the progress could not be saved.
+// verdict in the progress. The error is non-nil only if ctx ended first
+// (then the result is nil) or the progress could not be saved (then the
+// result is still returned, and the error matches [workspace.ErrNotSaved]).
 func (a *App) Check(ctx context.Context, l *lessons.Lesson) (*checker.Result, error) {
 	fp := a.WS.Fingerprint(l)
 	res, err := a.Runner.Run(ctx, a.Job(a.WS.Root, l, nil))
@@ -77,11 +79,17 @@ func (a *App) Check(ctx context.Context, l *lessons.Lesson) (*checker.Result, er
 	_, err = a.Progress.Update(func(p *workspace.Progress) {
 		p.Lesson(l.ID).Record(string(res.Verdict), fp, time.Now())
 	})
+	if err != nil && !errors.Is(err, workspace.ErrNotSaved) {
+		err = fmt.Errorf("%w: %v", workspace.ErrNotSaved, err)
+	}
 	return res, err
 }
 
 // Status returns a lesson's status for the list and the map.
 func Status(p *workspace.Progress, l *lessons.Lesson) workspace.Status {
+	if p == nil {
+		return workspace.NotStarted
+	}
 	if lp, ok := p.Lessons[l.ID]; ok && lp.Status != "" {
 		return lp.Status
 	}
@@ -120,7 +128,8 @@ func (a *App) Warm(ctx context.Context, root string, report func(done, total int
 }
 
 // RevealHint reveals the next hint of a lesson (or all of them) and
-// returns how many are now shown. The page, `tutor hint` and the terminal
+// returns how many are now shown (also when that could not be saved: the
+// error then matches [workspace.ErrNotSaved]). The page, `tutor hint` and the terminal
 // mode all go through here.
 func (a *App) RevealHint(l *lessons.Lesson, all bool) (int, error) {
 	shown := 0
@@ -141,7 +150,9 @@ func (a *App) RevealHint(l *lessons.Lesson, all bool) (int, error) {
 var ErrNotPassed = errors.New("the solution unlocks when the lesson passes")
 
 // Solution returns a lesson's reference files once it has passed; with
-// force, before that too, recording the lesson as assisted.
+// force, before that too, recording the lesson as assisted. If that record
+// cannot be saved, the files come back with an error matching
+// [workspace.ErrNotSaved].
 func (a *App) Solution(l *lessons.Lesson, force bool) (map[string][]byte, error) {
 	p, err := a.Progress.Load()
 	if err != nil {
@@ -152,6 +163,9 @@ func (a *App) Solution(l *lessons.Lesson, force bool) (map[string][]byte, error)
 			return nil, ErrNotPassed
 		}
 		if _, err := a.Progress.Update(func(p *workspace.Progress) { p.Lesson(l.ID).Assisted = true }); err != nil {
+			if errors.Is(err, workspace.ErrNotSaved) {
+				return l.Solution().Files, err
+			}
 			return nil, err
 		}
 	}

@@ -482,6 +482,9 @@ func (lv *Live) Solution(id string, force bool) (map[string][]byte, error) {
 		return nil, err
 	}
 	files, err := lv.app.Solution(l, force)
+	if errors.Is(err, workspace.ErrNotSaved) {
+		err = nil // shown, though "assisted" could not be recorded (a read-only workspace)
+	}
 	if err == nil && force {
 		lv.publishLesson(KindState, l.ID, time.Time{}) // may now be assisted
 	}
