@@ -91,8 +91,7 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 				fmt.Fprintln(e.stderr, "tutor: "+err.Error())
 			}
 		}
-		p, err := a.Progress.Load()
-		if err != nil {
+		if _, err := a.Progress.Load(); err != nil {
 			fmt.Fprintln(e.stderr, "tutor: "+err.Error())
 		}
 		ctx, cancel := context.WithCancel(ctx)
