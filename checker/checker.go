@@ -442,4 +442,3 @@ func (r *Runner) RaceSupported(ctx context.Context) (bool, string) {
 	})
 	return r.raceOK, r.raceWhy
 }
-

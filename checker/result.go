@@ -26,7 +26,7 @@ type Result struct {
 	OutputTruncated bool   `json:"output_truncated,omitempty"`
 	// OutputDropped counts the bytes of the learner's output not kept.
 	OutputDropped int64 `json:"output_dropped,omitempty"`
-	ElapsedMS       int64  `json:"elapsed_ms"`
+	ElapsedMS     int64 `json:"elapsed_ms"`
 	// Timeline is the spans of the most telling check: the first failing
 	// check that recorded some, else the first check that did.
 	Timeline []Span `json:"timeline"`
