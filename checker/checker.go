@@ -272,7 +272,7 @@ func (r *Runner) run(ctx context.Context, job Job) *Result {
 		}
 		cr.out.flush()
 		cr.recs, cr.recErr = readReport(report)
-		if cr.end.state == nil && cr.end.err != nil {
+		if !cr.end.ran && cr.end.err != nil {
 			return errorResult("the checks could not start: %v", cr.end.err)
 		}
 		c, p, blocked := cr.judge()

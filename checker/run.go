@@ -56,8 +56,11 @@ const readGrace = 500 * time.Millisecond
 
 // procEnd is how a child process ended.
 type procEnd struct {
-	state   *os.ProcessState // nil if it never started
-	err     error            // why it could not start, or Wait's error
+	ran     bool   // it started and was waited for
+	code    int    // its exit status; -1 if a signal ended it
+	exited  bool   // it called exit (not ended by a signal)
+	how     string // "exit status 1", "signal: killed"
+	err     error  // why it could not start, or Wait's error
 	stopped stop
 	elapsed time.Duration
 }
@@ -65,22 +68,22 @@ type procEnd struct {
 // exitCode is the child's exit status, or -1 if it was killed by a signal
 // or never ran.
 func (e procEnd) exitCode() int {
-	if e.state == nil {
+	if !e.ran {
 		return -1
 	}
-	return e.state.ExitCode()
+	return e.code
 }
 
 // describe says how the process ended, for messages: "exit status 1",
 // "signal: killed".
 func (e procEnd) describe() string {
-	if e.state == nil {
+	if !e.ran {
 		if e.err != nil {
 			return e.err.Error()
 		}
 		return "not started"
 	}
-	return e.state.String()
+	return e.how
 }
 
 // runProc runs one child process to its end. onStart, if set, is called
@@ -124,10 +127,13 @@ func runProc(ctx context.Context, spec procSpec, onStart func()) procEnd {
 		deadline = t.C
 	}
 	dumping := false
-	for end.state == nil && end.err == nil {
+	for !end.ran && end.err == nil {
 		select {
 		case w := <-waited:
-			end.state, end.err = w.state, w.err
+			end.err = w.err
+			if st := w.state; st != nil {
+				end.ran, end.code, end.exited, end.how = true, st.ExitCode(), st.Exited(), st.String()
+			}
 		case <-ctx.Done():
 			ctx = context.Background() // kill once
 			end.stopped = stopCancel
@@ -153,8 +159,8 @@ func runProc(ctx context.Context, spec procSpec, onStart func()) procEnd {
 		pr.Close() // a detached grandchild holds the pipe: stop reading
 		<-readDone
 	}
-	if end.stopped == stopNone && end.state != nil {
-		end.err = nil // a non-zero exit is reported through state
+	if end.ran {
+		end.err = nil // a non-zero exit is reported through code
 	}
 	return end
 }

@@ -132,7 +132,7 @@ func (r *checkRun) judge() (Check, *Panic, []string) {
 		return c, p, nil
 	case rec == nil && r.recErr != nil:
 		c.Message = "the check's report could not be read: " + r.recErr.Error()
-	case rec == nil && r.end.state != nil && !r.end.state.Exited():
+	case rec == nil && r.end.ran && !r.end.exited:
 		c.Message = fmt.Sprintf("the test process was stopped (%s) during %s before the check reported its result", r.end.describe(), name)
 	case rec == nil:
 		c.Message = exitedMessage(name, exit)
