@@ -2,14 +2,17 @@
 
 package checker
 
-import "syscall"
-
-// sysProcAttr puts a child in its own process group. There is no
-// parent-death signal on this platform: a child outlives a tutor killed
-// with kill -9 until its own time limit.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true}
-}
+import (
+	"os"
+	"syscall"
+)
 
 // parentDeathSignal reports whether children die with the tutor here.
 const parentDeathSignal = false
+
+// childSetup puts a child in its own process group. There is no
+// parent-death signal on this platform: a child outlives a tutor killed
+// with kill -9 until its own time limit.
+func childSetup() (*syscall.SysProcAttr, []*os.File, func()) {
+	return &syscall.SysProcAttr{Setpgid: true}, nil, func() {}
+}

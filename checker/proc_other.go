@@ -7,8 +7,8 @@ import (
 	"syscall"
 )
 
-// sysProcAttr has nothing to add where process groups are not available.
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+// childSetup has nothing to add where process groups are not available.
+func childSetup() (*syscall.SysProcAttr, []*os.File, func()) { return nil, nil, func() {} }
 
 // parentDeathSignal reports whether children die with the tutor here.
 const parentDeathSignal = false

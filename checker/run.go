@@ -17,8 +17,10 @@ import (
 // This file runs the checker's child processes: the build (`go test -c`)
 // and one process of the compiled test binary per check. Every child gets
 // its own process group, which is killed when the child ends, times out or
-// is cancelled, and on Linux a parent-death signal, so no child outlives a
-// tutor that is killed with kill -9.
+// is cancelled, and on Linux a parent-death signal and a session whose
+// terminal hangs up when the tutor ends (see childSetup), so no child, and
+// nothing it started without leaving the session, outlives a tutor that is
+// killed with kill -9.
 
 // stop says why the checker ended a process before it ended by itself.
 type stop int
@@ -98,7 +100,9 @@ func runProc(ctx context.Context, spec procSpec, onStart func()) procEnd {
 	cmd.Dir = spec.dir
 	cmd.Env = spec.env
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = sysProcAttr()
+	var release func()
+	cmd.SysProcAttr, cmd.ExtraFiles, release = childSetup()
+	defer release()
 
 	start := time.Now()
 	waited, err := startLocked(cmd)
