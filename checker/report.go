@@ -12,8 +12,15 @@ import (
 // (through lessons/harness) to the file named by TUTOR_REPORT. Each check
 // runs in its own test process with its own report file. The report is the
 // one source of a check's title, message, measures and timeline, and, with
-// the process's exit, of whether it passed: the learner's code shares the
-// test process's stdout, never this file's name.
+// the process's exit, of whether it passed: what the learner's code prints
+// cannot reach it.
+//
+// The known gap: the learner's code runs in the same process as the harness
+// and can read TUTOR_REPORT from its environment and append a forged record
+// before exiting. That takes a deliberate forgery written against the
+// harness's record format; printing, exiting early or crashing cannot pass
+// a check. Closing it needs a secret the learner's code cannot read, which
+// no in-process mechanism provides.
 
 // reportEnv names the environment variable the harness reads the report
 // file's path from (harness.ReportEnv).
