@@ -181,7 +181,12 @@ func (f frame) String() string { return fmt.Sprintf("%s:%d", f.file, f.line) }
 
 // panicInfo extracts the panic message and the learner's frame.
 func (ex *locator) panicInfo(raw string) *Panic {
-	i := strings.Index(raw, "panic: ")
+	// The runtime's panic is the last one at the start of a line: text the
+	// learner's code printed before it may contain "panic: " too.
+	i := strings.LastIndex(raw, "\npanic: ") + 1
+	if i == 0 && !strings.HasPrefix(raw, "panic: ") {
+		i = -1
+	}
 	p := &Panic{Message: "unknown panic"}
 	if i < 0 {
 		return p

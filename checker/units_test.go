@@ -145,6 +145,8 @@ func TestJudge(t *testing.T) {
 		{"the testing alarm", exit(2), nil, "panic: test timed out after 20s\n\trunning tests:\n\t\tTestA (20s)\n", TimedOut, "did not finish within the 20s limit"},
 		{"a panic", exit(2), failed, "panic: boom\n\ngoroutine 7 [running]:\n", Failed, "your code panicked: boom"},
 		{"a printed panic is not one", exit(0), passed, "panic: not really\n", Passed, "A: 3 ms"},
+		{"a printed panic, then the alarm", exit(2), nil, "panic: not really\nmore\npanic: test timed out after 20s\n", TimedOut, "did not finish"},
+		{"a printed panic, then a real one", exit(2), nil, "panic: not really\npanic: boom\n\ngoroutine 7 [running]:\n", Failed, "your code panicked: boom"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

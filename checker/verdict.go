@@ -96,13 +96,13 @@ type checkRun struct {
 // own alarm fired (it panics with "test timed out", exit status 2).
 func (r *checkRun) timedOut() bool {
 	return r.end.stopped == stopTimeout ||
-		(r.end.exitCode() == 2 && strings.HasPrefix(string(r.out.dump.head), "panic: test timed out after"))
+		(r.end.exitCode() == 2 && strings.Contains(string(r.out.dump.head), "panic: test timed out after"))
 }
 
 // panicked reports a panic: exit status 2 with a dump that starts with one.
 func (r *checkRun) panicked() bool {
 	d := string(r.out.dump.head)
-	return r.end.exitCode() == 2 && (strings.HasPrefix(d, "panic: ") || strings.HasPrefix(d, "fatal error: "))
+	return r.end.exitCode() == 2 && (strings.Contains(d, "panic: ") || strings.Contains(d, "fatal error: "))
 }
 
 // judge decides one check's outcome from its run.
