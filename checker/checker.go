@@ -52,7 +52,8 @@ const OutputCap = 8 << 10
 const checkTag = "//go:build tutorcheck"
 
 // runGrace is how long after the checks' own time limit the checker waits
-// for the test binary to print its timeout report before killing the group.
+// for the test binary's own alarm (which prints every goroutine's stack)
+// before asking for the dump with SIGQUIT and then killing the group.
 const runGrace = 3 * time.Second
 
 // buildLimit bounds the compile phase, which is slow only on a cold cache.
@@ -74,7 +75,9 @@ type Job struct {
 	// Replace substitutes the content of learner files, base name → content,
 	// without touching the disk (verification uses it to run variants).
 	Replace map[string][]byte
-	// Timeout limits the run of the checks (not the compile).
+	// Timeout limits the run of the checks (not the compile): all of them
+	// together, each in its own process; checks left when it runs out are
+	// listed as not run.
 	Timeout time.Duration
 	// Race asks for the race detector; it is used only where it works.
 	Race bool
@@ -86,8 +89,8 @@ type Job struct {
 	// OnProgress, if set, is called each time a check starts or ends, with
 	// what the run has shown so far, so a display can show each check's
 	// outcome as soon as it is known instead of after the last one. It is
-	// called from the goroutine that reads the run's output and must return
-	// quickly. The Result of Run stays the only verdict.
+	// called from the goroutine that called Run and must return quickly.
+	// The Result of Run stays the only verdict.
 	OnProgress func(Progress)
 }
 
