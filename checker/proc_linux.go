@@ -23,7 +23,9 @@ const parentDeathSignal = true
 // When the tutor ends, however it ends, the kernel closes the master and
 // hangs the terminal up, which sends SIGHUP to every process of the
 // session: the go command's compilers and the learner's own child
-// processes end with it (unless they ignore SIGHUP, like nohup). The
+// processes end with it (unless they ignore SIGHUP: a tutor started under
+// nohup passes that on to every descendant, so there the learner's own
+// children survive it, as do children that leave the session). The
 // session's id is the child's pid, and so is its process group's, which
 // killGroup kills when a run ends.
 //
