@@ -2,12 +2,26 @@ package checker
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 )
+
+// locator maps what the go command and the test binary print back to the
+// learner's files, and hides the paths of the hidden checks.
+type locator struct {
+	job    Job
+	root   string            // the workspace root
+	backed map[string]string // overlay backing path → the virtual path it stands for
+	// sources caches parsed learner files, for placing frames.
+	sources map[string]*sourceFile
+}
 
 // errLine matches a compiler diagnostic: "path/file.go:12:3: message".
 var errLine = regexp.MustCompile(`^(.+?\.go):(\d+)(?::(\d+))?: (.*)$`)
@@ -16,9 +30,9 @@ var errLine = regexp.MustCompile(`^(.+?\.go):(\d+)(?::(\d+))?: (.*)$`)
 // An error in a hidden file means the learner's code no longer provides what
 // the checks call; it is reported against the learner's first file without
 // ever naming the hidden file.
-func (ex *execution) compileErrors() []CompileError {
+func (ex *locator) compileErrors(buildOut []string) []CompileError {
 	var out []CompileError
-	for _, block := range ex.buildOut {
+	for _, block := range buildOut {
 		for _, line := range strings.Split(block, "\n") {
 			if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
 				continue
@@ -61,7 +75,7 @@ func dedupe(in []CompileError) []CompileError {
 }
 
 // primaryFile is the learner's first file, relative to the workspace.
-func (ex *execution) primaryFile() string {
+func (ex *locator) primaryFile() string {
 	if len(ex.job.Files) == 0 {
 		return filepath.ToSlash(ex.job.Dir)
 	}
@@ -70,7 +84,7 @@ func (ex *execution) primaryFile() string {
 
 // workspaceFile maps a path printed by the go command to a workspace-relative
 // path, and reports false for hidden files and files outside the workspace.
-func (ex *execution) workspaceFile(p string) (string, bool) {
+func (ex *locator) workspaceFile(p string) (string, bool) {
 	abs := p
 	if !filepath.IsAbs(abs) {
 		abs = filepath.Join(ex.root, p)
@@ -95,7 +109,7 @@ func (ex *execution) workspaceFile(p string) (string, bool) {
 // virtual maps a path the go command printed for an overlay backing file
 // (absolute, relative, or with its directory prefix mangled) to the path it
 // stands for.
-func (ex *execution) virtual(printed string) (string, bool) {
+func (ex *locator) virtual(printed string) (string, bool) {
 	clean := filepath.Clean(printed)
 	if !filepath.IsAbs(clean) {
 		if v, ok := ex.backed[filepath.Join(ex.root, clean)]; ok {
@@ -118,7 +132,7 @@ func (ex *execution) virtual(printed string) (string, bool) {
 
 // scrub rewrites any path of a hidden file to a neutral name and makes
 // workspace paths relative, so no output reveals where the checks live.
-func (ex *execution) scrub(s string) string {
+func (ex *locator) scrub(s string) string {
 	for backing, virtual := range ex.backed {
 		name := "(hidden check)"
 		if !strings.HasPrefix(filepath.Base(virtual), "zz_tutor_") && !strings.Contains(virtual, string(filepath.Separator)+"harness"+string(filepath.Separator)) {
@@ -137,19 +151,23 @@ func (ex *execution) scrub(s string) string {
 // overlay backing files (".h/x_test.go", "../../files/ab12/x_test.go").
 var hiddenPathRE = regexp.MustCompile(`\S*zz_tutor_[A-Za-z0-9_]+\.go\b|\S*/files/[0-9a-f]{16}/\S+\.go\b`)
 
-// frameRE matches a stack frame's location line: "\t/abs/file.go:12 +0x1d".
-var frameRE = regexp.MustCompile(`(?m)^\s+(\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?$`)
+// frameRE matches a stack frame: the function line, then its location line
+// "\t/abs/file.go:12 +0x1d".
+var frameRE = regexp.MustCompile(`(?m)^(\S[^\n]*)\n\s+(\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?$`)
 
-// learnerFrame returns the first frame in the lesson's own files.
-func (ex *execution) learnerFrames(stack string) []frame {
+// learnerFrames returns the frames in the lesson's own files, outermost
+// last. A frame whose line lies outside the function it names (the compiler
+// gives the back edge of a loop with an empty body line 1) is moved to that
+// function's endless loop, or its first line.
+func (ex *locator) learnerFrames(stack string) []frame {
 	var out []frame
 	for _, m := range frameRE.FindAllStringSubmatch(stack, -1) {
-		rel, ok := ex.workspaceFile(m[1])
+		rel, ok := ex.workspaceFile(m[2])
 		if !ok || !strings.HasPrefix(rel, filepath.ToSlash(ex.job.Dir)+"/") {
 			continue
 		}
-		ln, _ := strconv.Atoi(m[2])
-		out = append(out, frame{rel, ln})
+		ln, _ := strconv.Atoi(m[3])
+		out = append(out, frame{rel, ex.placeLine(rel, funcOfFrame(m[1]), ln)})
 	}
 	return out
 }
@@ -162,8 +180,13 @@ type frame struct {
 func (f frame) String() string { return fmt.Sprintf("%s:%d", f.file, f.line) }
 
 // panicInfo extracts the panic message and the learner's frame.
-func (ex *execution) panicInfo(raw string) *Panic {
-	i := strings.Index(raw, "panic: ")
+func (ex *locator) panicInfo(raw string) *Panic {
+	// The runtime's panic is the last one at the start of a line: text the
+	// learner's code printed before it may contain "panic: " too.
+	i := strings.LastIndex(raw, "\npanic: ") + 1
+	if i == 0 && !strings.HasPrefix(raw, "panic: ") {
+		i = -1
+	}
 	p := &Panic{Message: "unknown panic"}
 	if i < 0 {
 		return p
@@ -184,7 +207,7 @@ var goroutineRE = regexp.MustCompile(`(?m)^goroutine \d+ \[([^\],]+)[^\]]*\]:$`)
 
 // blocked summarises, from a timeout's goroutine dump, where the learner's
 // goroutines were waiting: "ping.go:14 (sync.Mutex.Lock) ×3".
-func (ex *execution) blocked(raw string) []string {
+func (ex *locator) blocked(raw string) []string {
 	idx := goroutineRE.FindAllStringSubmatchIndex(raw, -1)
 	counts := map[string]int{}
 	var order []string
@@ -218,7 +241,7 @@ func (ex *execution) blocked(raw string) []string {
 }
 
 // raceFrames returns the learner's locations of the first race report.
-func (ex *execution) raceFrames(raw string) []string {
+func (ex *locator) raceFrames(raw string) []string {
 	i := strings.Index(raw, "WARNING: DATA RACE")
 	if i < 0 {
 		return nil
@@ -239,16 +262,119 @@ func (ex *execution) raceFrames(raw string) []string {
 	return out
 }
 
-var runningRE = regexp.MustCompile(`(?m)^\s+(Test\w+) \(`)
-
-// timedOutTest finds the running test in a "test timed out" report.
-func timedOutTest(raw string) string {
-	i := strings.Index(raw, "running tests:")
-	if i < 0 {
+// funcOfFrame returns the declared function a stack frame's function line
+// belongs to: "eventloop.Ping.func1(...)" → "Ping",
+// "eventloop.(*Server).Run(0x1)" → "Run", "created by eventloop.Ping in
+// goroutine 7" → "Ping".
+func funcOfFrame(line string) string {
+	line = strings.TrimPrefix(line, "created by ")
+	if i := strings.Index(line, " in goroutine"); i >= 0 {
+		line = line[:i]
+	}
+	if i := strings.IndexByte(line, '('); i > 0 && !strings.HasSuffix(line[:i], ".") {
+		line = line[:i] // the argument list
+	}
+	if i := strings.LastIndexByte(line, '/'); i >= 0 {
+		line = line[i+1:]
+	}
+	_, rest, ok := strings.Cut(line, ".") // the package name
+	if !ok {
 		return ""
 	}
-	if m := runningRE.FindStringSubmatch(raw[i:]); m != nil {
-		return strings.TrimPrefix(m[1], "Test")
+	if strings.HasPrefix(rest, "(") { // a method with a pointer receiver
+		if _, m, ok := strings.Cut(rest, ")."); ok {
+			rest = m
+		}
 	}
-	return ""
+	rest, _, _ = strings.Cut(rest, "(") // the argument list
+	parts := strings.Split(rest, ".")
+	if len(parts) >= 2 && !isClosure(parts[1]) {
+		return parts[1] // T.Method
+	}
+	return parts[0]
+}
+
+func isClosure(s string) bool {
+	return strings.HasPrefix(s, "func") || strings.HasPrefix(s, "gowrap") || strings.HasPrefix(s, "deferwrap")
+}
+
+// sourceFile is a learner file's declared functions, by name.
+type sourceFile struct {
+	funcs map[string][]funcSpan
+}
+
+// funcSpan is one function's lines and the lines of its endless loops.
+type funcSpan struct {
+	from, to int
+	loops    []int // lines of `for {` statements without a condition
+}
+
+// placeLine returns line if it lies inside the function fn of the learner
+// file rel; otherwise the line of fn's first endless loop, else fn's first
+// line, else line unchanged.
+func (ex *locator) placeLine(rel, fn string, line int) int {
+	sf := ex.source(rel)
+	if sf == nil || fn == "" {
+		return line
+	}
+	spans := sf.funcs[fn]
+	for _, sp := range spans {
+		if line >= sp.from && line <= sp.to {
+			return line
+		}
+	}
+	for _, sp := range spans {
+		if len(sp.loops) > 0 {
+			return sp.loops[0]
+		}
+	}
+	if len(spans) > 0 {
+		return spans[0].from
+	}
+	return line
+}
+
+// source parses a learner file (its replacement content, if the job has
+// one), once per run.
+func (ex *locator) source(rel string) *sourceFile {
+	if sf, ok := ex.sources[rel]; ok {
+		return sf
+	}
+	if ex.sources == nil {
+		ex.sources = map[string]*sourceFile{}
+	}
+	ex.sources[rel] = nil
+	var src []byte
+	if filepath.ToSlash(filepath.Dir(rel)) == filepath.ToSlash(ex.job.Dir) {
+		src = ex.job.Replace[filepath.Base(rel)]
+	}
+	if src == nil {
+		b, err := os.ReadFile(filepath.Join(ex.root, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil
+		}
+		src = b
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, rel, src, parser.SkipObjectResolution)
+	if err != nil {
+		return nil
+	}
+	sf := &sourceFile{funcs: map[string][]funcSpan{}}
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Body == nil {
+			continue
+		}
+		sp := funcSpan{from: fset.Position(fd.Pos()).Line, to: fset.Position(fd.End()).Line}
+		ast.Inspect(fd.Body, func(n ast.Node) bool {
+			if fs, ok := n.(*ast.ForStmt); ok && fs.Cond == nil {
+				sp.loops = append(sp.loops, fset.Position(fs.Pos()).Line)
+			}
+			return true
+		})
+		sf.funcs[fd.Name.Name] = append(sf.funcs[fd.Name.Name], sp)
+	}
+	ex.sources[rel] = sf
+	return sf
 }

@@ -2,14 +2,26 @@
 
 package checker
 
-import "os/exec"
+import (
+	"os"
+	"syscall"
+)
 
-// setGroup does nothing where process groups are not available.
-func setGroup(cmd *exec.Cmd) {}
+// childSetup has nothing to add where process groups are not available.
+func childSetup() (*syscall.SysProcAttr, []*os.File, func()) { return nil, nil, func() {} }
 
-// killGroup kills the go command; its children may survive on this platform.
-func killGroup(cmd *exec.Cmd) {
-	if cmd.Process != nil {
-		_ = cmd.Process.Kill()
+// parentDeathSignal reports whether children die with the tutor here.
+const parentDeathSignal = false
+
+// killGroup kills the process; its children may survive on this platform.
+func killGroup(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		_ = p.Kill()
 	}
 }
+
+// quit kills the process: there is no SIGQUIT to ask for a dump.
+func quit(p *os.Process) { _ = p.Kill() }
+
+// tryLock cannot tell a live owner here; run directories are removed by age.
+func tryLock(f *os.File) (bool, error) { return false, nil }

@@ -3,20 +3,31 @@
 package checker
 
 import (
-	"os/exec"
+	"errors"
+	"os"
 	"syscall"
 )
 
-// setGroup puts the command in a new process group, which the test binary
-// and anything the learner's code starts will share.
-func setGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+// killGroup kills every process in the process group led by pid.
+func killGroup(pid int) {
+	if pid > 0 {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
 }
 
-// killGroup kills every process in the command's group.
-func killGroup(cmd *exec.Cmd) {
-	if cmd.Process == nil {
-		return
+// quit asks a Go test process for its goroutine dump: the runtime prints
+// every goroutine's stack on SIGQUIT and exits.
+func quit(p *os.Process) {
+	_ = p.Signal(syscall.SIGQUIT)
+}
+
+// tryLock takes an exclusive lock on f without waiting. The kernel drops
+// the lock when the process holding it ends, however it ends, so a lock
+// that can be taken belongs to nobody alive.
+func tryLock(f *os.File) (bool, error) {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return false, nil
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	return err == nil, err
 }

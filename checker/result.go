@@ -19,10 +19,14 @@ type Result struct {
 	Summary     string         `json:"summary"` // one line for a status bar
 	Checks      []Check        `json:"checks"`
 	BuildErrors []CompileError `json:"build_errors"`
-	// Output is what the learner's code printed, capped at OutputCap bytes.
+	// Output is what the learner's code printed, capped at OutputCap bytes:
+	// the first and the last part, with a line saying how much was dropped
+	// between them.
 	Output          string `json:"output"`
 	OutputTruncated bool   `json:"output_truncated,omitempty"`
-	ElapsedMS       int64  `json:"elapsed_ms"`
+	// OutputDropped counts the bytes of the learner's output not kept.
+	OutputDropped int64 `json:"output_dropped,omitempty"`
+	ElapsedMS     int64 `json:"elapsed_ms"`
 	// Timeline is the spans of the most telling check: the first failing
 	// check that recorded some, else the first check that did.
 	Timeline []Span `json:"timeline"`
@@ -41,10 +45,25 @@ type Result struct {
 	Phases map[string]int64 `json:"phases,omitempty"`
 }
 
+// Status is how one check ended.
+type Status string
+
+// The statuses of a check. Every check the lesson declares has one in every
+// Result: a check that never got to run is listed as NotRun with the reason.
+const (
+	Passed   Status = "passed"    // it ran to its end and passed
+	Skipped  Status = "skipped"   // it ran and skipped itself (counts as passed)
+	Failed   Status = "failed"    // it failed, panicked, or its test process ended early
+	TimedOut Status = "timed-out" // it was running when the time limit ran out
+	NotRun   Status = "not-run"   // it never started; Message says why
+)
+
 // Check is one hidden check's outcome.
 type Check struct {
-	Name       string    `json:"name"`
-	Title      string    `json:"title,omitempty"`
+	Name   string `json:"name"`
+	Title  string `json:"title,omitempty"`
+	Status Status `json:"status"`
+	// Passed is Status == Passed or Skipped; Skipped is Status == Skipped.
 	Passed     bool      `json:"passed"`
 	Skipped    bool      `json:"skipped,omitempty"`
 	Message    string    `json:"message"`

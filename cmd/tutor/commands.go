@@ -257,7 +257,10 @@ func printResult(w io.Writer, l *lessons.Lesson, r *checker.Result) {
 	}
 	for _, c := range r.Checks {
 		mark := "✓"
-		if !c.Passed {
+		switch {
+		case c.Status == checker.NotRun:
+			mark = "–"
+		case !c.Passed:
 			mark = "✗"
 		}
 		title := c.Name

@@ -46,7 +46,10 @@ func Judge(v lessons.Variant, res *checker.Result) (bool, string) {
 			missing = append(missing, name+" (did not run)")
 			continue
 		}
-		if res.Checks[i].Passed {
+		switch {
+		case res.Checks[i].Status == checker.NotRun:
+			missing = append(missing, name+" (did not run)")
+		case res.Checks[i].Passed:
 			missing = append(missing, name+" (passed)")
 		}
 	}

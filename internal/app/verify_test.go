@@ -30,6 +30,8 @@ func TestJudge(t *testing.T) {
 		{"wrong passes", wrong, res(checker.Pass, passC), false},
 		{"wrong does not compile", wrong, res(checker.BuildError), false},
 		{"wrong times out in the intended check", wrong, &checker.Result{Verdict: checker.Timeout, Running: "Concurrent"}, true},
+		{"wrong times out before the intended check ran", wrong, res(checker.Timeout, checker.Check{Name: "Responsive", Status: checker.TimedOut},
+			checker.Check{Name: "Concurrent", Status: checker.NotRun, Message: "not run: the time limit (20s) was used up by Responsive"}), false},
 	}
 	for _, tt := range tests {
 		if got, why := Judge(tt.v, tt.r); got != tt.want {
