@@ -208,14 +208,19 @@ func Work() int {
 		t.Fatalf("verdict = %s, want timeout", res.Verdict)
 	}
 	joined := strings.Join(res.Blocked, ", ")
-	if !strings.Contains(joined, "lesson/code.go:5 ") || !strings.Contains(joined, "lesson/code.go:13 (chan receive)") {
-		t.Errorf("blocked = %q, want the loop at lesson/code.go:5 and the wait at lesson/code.go:13", res.Blocked)
+	// spin is inlined into the goroutine's closure, and where the dump
+	// catches it depends on the moment: in spin's loop (line 5) or in the
+	// closure that calls it (line 12). Both are the learner's lines; line
+	// 1, which the compiler gives an empty loop's back-jump, is not.
+	spinning := strings.Contains(joined, "lesson/code.go:5 ") || strings.Contains(joined, "lesson/code.go:12 ")
+	if !spinning || !strings.Contains(joined, "lesson/code.go:13 (chan receive)") {
+		t.Errorf("blocked = %q, want the loop at lesson/code.go:5 (or its caller at :12) and the wait at lesson/code.go:13", res.Blocked)
 	}
 	if strings.Contains(joined, "code.go:1 ") {
 		t.Errorf("blocked = %q names line 1", res.Blocked)
 	}
-	if !strings.Contains(res.Checks[0].Message, "lesson/code.go:5") {
-		t.Errorf("Answer's message = %q, want it to name lesson/code.go:5", res.Checks[0].Message)
+	if m := res.Checks[0].Message; !strings.Contains(m, "lesson/code.go:5") && !strings.Contains(m, "lesson/code.go:12") {
+		t.Errorf("Answer's message = %q, want it to name lesson/code.go:5 or :12", m)
 	}
 }
 
