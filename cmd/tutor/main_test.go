@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -343,9 +344,37 @@ func TestEndlessHandler(t *testing.T) {
 	}
 	t.Logf("timeout after %v (limit %v); running: %s; blocked: %v", took.Round(time.Millisecond), l.Timeout, res.Running, res.Blocked)
 	time.Sleep(300 * time.Millisecond)
-	if out, err := exec.Command("pgrep", "-f", "eventloop.test").Output(); err == nil && len(out) > 0 {
-		t.Errorf("a process of the check is still running: pids %s", out)
+	if left := processesIn(t, ws); len(left) > 0 {
+		t.Errorf("a process of the check is still running:\n%s", strings.Join(left, "\n"))
 	}
+}
+
+// processesIn lists the processes whose working directory is ws or below:
+// the checks of a workspace run in its lesson directories, and other
+// tests' processes (of other workspaces) are not counted. On Linux only;
+// it fails the test where /proc cannot be read.
+func processesIn(t *testing.T, ws string) []string {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("finds processes through /proc")
+	}
+	if real, err := filepath.EvalSymlinks(ws); err == nil {
+		ws = real
+	}
+	dirs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("cannot list processes in /proc (%v)", err)
+	}
+	var out []string
+	for _, d := range dirs {
+		cwd, err := os.Readlink(filepath.Join(d, "cwd"))
+		if err != nil || (cwd != ws && !strings.HasPrefix(cwd, ws+string(filepath.Separator))) {
+			continue
+		}
+		cmd, _ := os.ReadFile(filepath.Join(d, "cmdline"))
+		out = append(out, filepath.Base(d)+" "+strings.ReplaceAll(strings.TrimRight(string(cmd), "\x00"), "\x00", " "))
+	}
+	return out
 }
 
 // TestWatchSaysWhatGoesOn: `tutor help watch` lists the keys, and after a
