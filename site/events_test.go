@@ -165,7 +165,7 @@ func TestEventsSnapshotOnConnect(t *testing.T) {
 		html                bool
 	}{
 		{"01-measure", "pass", "passed", false},
-		{"02-event-loop", "fail", "failing", true},
+		{"02-event-loop", "fail", "in-progress", true},
 		{"03-cpu", "checking", "not-started", false},
 	} {
 		le := got[tc.id]
@@ -195,7 +195,7 @@ func TestEventsSnapshotOnConnect(t *testing.T) {
 
 func TestEventsPushReconnectTwoClients(t *testing.T) {
 	f := newFake(t.TempDir())
-	f.Set("02-event-loop", LessonState{Status: Failing, Result: failingResult()})
+	f.Set("02-event-loop", LessonState{Status: InProgress, Result: failingResult()})
 	_, base := startServer(t, f, 0)
 
 	a := openStream(t, base, "?lesson=02-event-loop")
@@ -211,8 +211,8 @@ func TestEventsPushReconnectTwoClients(t *testing.T) {
 		status  string
 		head    string
 	}{
-		{"check starts", LessonState{Status: Failing, Checking: true, Result: failingResult()}, "checking", "failing", "Checking…"},
-		{"a hint is revealed elsewhere", LessonState{Status: Failing, HintsShown: 2, Result: failingResult()}, "fail", "failing", "Not yet"},
+		{"check starts", LessonState{Status: InProgress, Checking: true, Result: failingResult()}, "checking", "in-progress", "Checking…"},
+		{"a hint is revealed elsewhere", LessonState{Status: InProgress, HintsShown: 2, Result: failingResult()}, "fail", "in-progress", "Not yet"},
 		{"it passes", LessonState{Status: Passed, Attempts: 3, Result: &checker.Result{Verdict: checker.Pass,
 			Checks: []checker.Check{{Name: "Concurrent", Passed: true}}}}, "pass", "passed", "Passed"},
 	} {
@@ -316,7 +316,7 @@ func TestEventsWriteTimeout(t *testing.T) {
 // ended so far, with their messages and numbers, before its result.
 func TestEventsProgress(t *testing.T) {
 	f := newFake(t.TempDir())
-	f.Set("02-event-loop", LessonState{Status: Failing, Result: failingResult()})
+	f.Set("02-event-loop", LessonState{Status: InProgress, Result: failingResult()})
 	_, base := startServer(t, f, 0)
 	a := openStream(t, base, "?lesson=02-event-loop")
 	a.snapshot(t)
@@ -326,7 +326,7 @@ func TestEventsProgress(t *testing.T) {
 		Message:  "10 requests took 1.01 s; the check allows up to 300 ms.",
 		Measures: []checker.Measure{{What: "total time", Unit: "ms", Value: 1010, Bound: 300, Rule: "max"}},
 		Timeline: []checker.Span{{Label: "Ping #1", StartMS: 0, EndMS: 100, Outcome: "ok"}}}
-	f.Publish(Event{Lesson: "02-event-loop", State: LessonState{Status: Failing, Checking: true, Result: failingResult(),
+	f.Publish(Event{Lesson: "02-event-loop", State: LessonState{Status: InProgress, Checking: true, Result: failingResult(),
 		Progress: &checker.Progress{Done: []checker.Check{done}, Running: "Responsive"}}})
 	le := a.lesson(t)
 	if le.Verdict != "checking" {

@@ -62,13 +62,13 @@ type Snapshot struct {
 // The values of [LessonState.Status].
 const (
 	NotStarted = "not-started"
-	Failing    = "failing"
+	InProgress = "in-progress"
 	Passed     = "passed"
 )
 
 // LessonState is everything the site knows about one lesson's progress.
 type LessonState struct {
-	Status   string          // NotStarted, Failing or Passed
+	Status   string          // NotStarted, InProgress or Passed
 	Checking bool            // a check is running now
 	Result   *checker.Result // the last result, nil if none yet
 	// Progress is how far the check running now has got (nil if none is

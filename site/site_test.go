@@ -87,7 +87,7 @@ func goldenState(f *fakeBackend) {
 	f.Set("01-measure", LessonState{Status: Passed, Attempts: 3, HintsShown: 1, Result: &checker.Result{
 		Lesson: "01-measure", Verdict: checker.Pass, Summary: "all checks pass",
 		Checks: []checker.Check{{Name: "Concurrent", Passed: true, Message: "10 in flight at once."}}}})
-	f.Set("02-event-loop", LessonState{Status: Failing, Attempts: 2, HintsShown: 1, Result: failingResult()})
+	f.Set("02-event-loop", LessonState{Status: InProgress, Attempts: 2, HintsShown: 1, Result: failingResult()})
 }
 
 func TestGoldenPages(t *testing.T) {
@@ -119,7 +119,7 @@ func TestMapPage(t *testing.T) {
 		`<progress id="progress" max="3" value="1"`,
 		`id="continue" href="/lesson/02-event-loop">Continue: 02 · One loop, one thing at a time`,
 		`data-lesson="01-measure" data-status="passed" data-verdict="pass"`,
-		`data-lesson="02-event-loop" data-status="failing" data-verdict="fail"`,
+		`data-lesson="02-event-loop" data-status="in-progress" data-verdict="fail"`,
 		`data-lesson="03-cpu" data-status="not-started" data-verdict="idle"`,
 		`<span class="module-n">Module 2</span> CPU-bound work`,
 		`CPU work &amp; the cores`,
@@ -146,11 +146,11 @@ func TestVerdictAttribute(t *testing.T) {
 	}{
 		{"no result", LessonState{}, "idle", "Not checked yet"},
 		{"first check running", LessonState{Checking: true}, "checking", "Checking…"},
-		{"checking wins over a result", LessonState{Checking: true, Status: Failing, Result: failingResult()}, "checking", "Checking…"},
+		{"checking wins over a result", LessonState{Checking: true, Status: InProgress, Result: failingResult()}, "checking", "Checking…"},
 		{"pass", LessonState{Status: Passed, Result: &checker.Result{Verdict: checker.Pass}}, "pass", "Passed"},
-		{"fail", LessonState{Status: Failing, Result: failingResult()}, "fail", "Not yet"},
-		{"build error", LessonState{Status: Failing, Result: buildErrorResult()}, "build-error", "Does not compile"},
-		{"timeout", LessonState{Status: Failing, Result: &checker.Result{Verdict: checker.Timeout, Running: "TestConcurrent",
+		{"fail", LessonState{Status: InProgress, Result: failingResult()}, "fail", "Not yet"},
+		{"build error", LessonState{Status: InProgress, Result: buildErrorResult()}, "build-error", "Does not compile"},
+		{"timeout", LessonState{Status: InProgress, Result: &checker.Result{Verdict: checker.Timeout, Running: "TestConcurrent",
 			Blocked: []string{"ping.go:14 (sync.Mutex.Lock)"}}}, "timeout", "Timed out"},
 		{"error", LessonState{Result: &checker.Result{Verdict: checker.Error, Summary: "go: not found"}}, "error", "The checks could not run"},
 	} {
@@ -177,7 +177,7 @@ func TestVerdictAttribute(t *testing.T) {
 func TestLessonPageContent(t *testing.T) {
 	ws := t.TempDir()
 	f := newFake(ws)
-	f.Set("02-event-loop", LessonState{Status: Failing, HintsShown: 2, Result: failingResult()})
+	f.Set("02-event-loop", LessonState{Status: InProgress, HintsShown: 2, Result: failingResult()})
 	s := newTestServer(t, f, nil)
 	body := request(s, "GET", "/lesson/02-event-loop", nil, nil).Body.String()
 	contains(t, "lesson page", body,
@@ -195,7 +195,7 @@ func TestLessonPageContent(t *testing.T) {
 		`served 10 requests &lt;ok&gt;`,
 		`Checked in 1.84 s (build 0.61 s, run 1.23 s).`,
 		`Show the solution anyway`,
-		`<aside class="panel" data-status="failing"`,
+		`<aside class="panel" data-status="in-progress"`,
 		`class="callout callout-note"`,
 	)
 	if strings.Contains(body, "Nearly the answer") {
@@ -255,7 +255,7 @@ func TestBuildErrorSource(t *testing.T) {
 			r := buildErrorResult()
 			r.BuildErrors[0].File = tc.file
 			f := newFake(ws)
-			f.Set("02-event-loop", LessonState{Status: Failing, Result: r})
+			f.Set("02-event-loop", LessonState{Status: InProgress, Result: r})
 			s := newTestServer(t, f, nil)
 			body := request(s, "GET", "/lesson/02-event-loop", nil, nil).Body.String()
 			contains(t, "lesson page", body, tc.wants...)
@@ -634,7 +634,7 @@ func TestNextInVerdict(t *testing.T) {
 		want bool
 	}{
 		{"pass", LessonState{Status: Passed, Result: &checker.Result{Verdict: checker.Pass}}, true},
-		{"fail", LessonState{Status: Failing, Result: failingResult()}, false},
+		{"fail", LessonState{Status: InProgress, Result: failingResult()}, false},
 		{"checking again after a pass", LessonState{Status: Passed, Checking: true, Result: &checker.Result{Verdict: checker.Pass}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -63,7 +63,7 @@ func verdictText(v string) string {
 // statusOf normalises LessonState.Status.
 func statusOf(st LessonState) string {
 	switch st.Status {
-	case Passed, Failing:
+	case Passed, InProgress:
 		return st.Status
 	}
 	return NotStarted
@@ -78,7 +78,7 @@ func statusText(st LessonState) string {
 		return "passed (assisted)"
 	case statusOf(st) == Passed:
 		return "passed"
-	case statusOf(st) == Failing:
+	case statusOf(st) == InProgress:
 		return "in progress"
 	}
 	return "not started"
@@ -100,7 +100,7 @@ type page struct {
 type summary struct {
 	ID, Number, Title, Summary string
 	Minutes                    int
-	Status                     string // NotStarted, Failing, Passed
+	Status                     string // NotStarted, InProgress, Passed
 	StatusText                 string
 	Verdict                    string
 	Assisted                   bool

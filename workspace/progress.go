@@ -19,9 +19,27 @@ type Status string
 // The statuses a lesson can have.
 const (
 	NotStarted Status = "not-started"
-	Failing    Status = "failing"
+	InProgress Status = "in-progress"
 	Passed     Status = "passed"
 )
+
+// Text is the status in words, as every display shows it: "not started",
+// "in progress", "passed".
+func (s Status) Text() string { return strings.ReplaceAll(string(s), "-", " ") }
+
+// UnmarshalJSON reads a status, including "failing", the name progress
+// files written before 2026-11-28 use for "in-progress".
+func (s *Status) UnmarshalJSON(b []byte) error {
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v == "failing" {
+		v = string(InProgress)
+	}
+	*s = Status(v)
+	return nil
+}
 
 // LessonProgress is what the tutor remembers about one lesson.
 type LessonProgress struct {
@@ -291,6 +309,6 @@ func (lp *LessonProgress) Record(verdict string, fingerprint string, now time.Ti
 		return
 	}
 	if lp.Status != Passed {
-		lp.Status = Failing
+		lp.Status = InProgress
 	}
 }

@@ -3,6 +3,7 @@ package workspace
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -184,4 +185,28 @@ func TestClaimServe(t *testing.T) {
 		t.Errorf("after taking over: %+v", s)
 	}
 	c3.Release()
+}
+
+// TestStatusNames: one name per state, in words and in JSON, and a progress
+// file from before the rename still reads "failing" as in progress.
+func TestStatusNames(t *testing.T) {
+	for s, want := range map[Status]string{NotStarted: "not started", InProgress: "in progress", Passed: "passed"} {
+		if got := s.Text(); got != want {
+			t.Errorf("%q.Text() = %q, want %q", s, got, want)
+		}
+	}
+	var p Progress
+	if err := json.Unmarshal([]byte(`{"version":1,"lessons":{"02-event-loop":{"status":"failing"},"01-measure":{"status":"passed"}}}`), &p); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Lessons["02-event-loop"].Status; got != InProgress {
+		t.Errorf("an old \"failing\" reads as %q, want %q", got, InProgress)
+	}
+	if got := p.Lessons["01-measure"].Status; got != Passed {
+		t.Errorf("\"passed\" reads as %q", got)
+	}
+	b, _ := json.Marshal(p.Lessons["02-event-loop"])
+	if !strings.Contains(string(b), `"status":"in-progress"`) {
+		t.Errorf("written back as %s, want status in-progress", b)
+	}
 }

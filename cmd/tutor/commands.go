@@ -133,7 +133,7 @@ func printList(a *app.App, w io.Writer, asJSON bool) error {
 		if st == workspace.Passed {
 			passed++
 		}
-		fmt.Fprintf(w, "  %s %-28s %-44s %s\n", statusMark(st), l.ID, l.Title, st)
+		fmt.Fprintf(w, "  %s %-28s %-44s %s\n", statusMark(st), l.ID, l.Title, st.Text())
 	}
 	fmt.Fprintf(w, "\n%s %d of %d lessons passed\n", bar(passed, len(a.Course.Lessons), 30), passed, len(a.Course.Lessons))
 	return nil
@@ -143,7 +143,7 @@ func statusMark(s workspace.Status) string {
 	switch s {
 	case workspace.Passed:
 		return "✓"
-	case workspace.Failing:
+	case workspace.InProgress:
 		return "✗"
 	}
 	return "·"
