@@ -648,3 +648,16 @@ func TestNextInVerdict(t *testing.T) {
 		})
 	}
 }
+
+// TestNotRunCheck: a check that never ran is shown as "not run" with its
+// reason, not as failed, and counts as not passed.
+func TestNotRunCheck(t *testing.T) {
+	f := newFake(t.TempDir())
+	f.Set("02-event-loop", LessonState{Status: InProgress, Result: &checker.Result{Verdict: checker.Fail, Checks: []checker.Check{
+		{Name: "Concurrent", Title: "10 requests at once", Status: checker.Failed, Message: "the test process exited during Concurrent: os.Exit or syscall.Exit in your code?"},
+		{Name: "Responsive", Title: "/health answers", Status: checker.NotRun, Message: "not run: the time limit ran out before it"},
+	}}})
+	s := newTestServer(t, f, nil)
+	body := request(s, "GET", "/lesson/02-event-loop", nil, nil).Body.String()
+	contains(t, "lesson page", body, `data-outcome="not-run"`, `<span class="outcome">not run</span>`, "2 of 2 checks failed.")
+}

@@ -452,6 +452,9 @@ func checkViews(checks []checker.Check) (views []checkView, failed int) {
 		switch {
 		case c.Skipped:
 			cv.Outcome = "skip"
+		case c.Status == checker.NotRun:
+			cv.Outcome = "not-run" // never started: its message says why
+			failed++
 		case !c.Passed:
 			cv.Outcome = "fail"
 			failed++
