@@ -16,22 +16,7 @@ import (
 // terminal (another process, another Store on the same file) reaches the
 // page of a running tutor without any save or reload.
 func TestProgressFromAnotherProcess(t *testing.T) {
-	c, err := lessons.Load(lessons.Embedded(), "lessons")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ws.Init(c); err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(c, ws, "")
-	if err != nil {
-		t.Skip(err)
-	}
-	lv := NewLive(a, "")
+	c, ws, _, lv := newTestLive(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -78,22 +63,7 @@ func TestSavesFirst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds lesson checks")
 	}
-	c, err := lessons.Load(lessons.Embedded(), "lessons")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ws.Init(c); err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(c, ws, "")
-	if err != nil {
-		t.Skip(err)
-	}
-	lv := NewLive(a, "")
+	c, ws, a, lv := newTestLive(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -164,22 +134,7 @@ func TestSnapshotIsWhatIsJudged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a lesson's checks")
 	}
-	c, err := lessons.Load(lessons.Embedded(), "lessons")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ws.Init(c); err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(c, ws, "")
-	if err != nil {
-		t.Skip(err)
-	}
-	lv := NewLive(a, "")
+	c, ws, a, lv := newTestLive(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -220,4 +175,26 @@ func TestSnapshotIsWhatIsJudged(t *testing.T) {
 			t.Fatal("no result within 2 minutes")
 		}
 	}
+}
+
+// newTestLive returns the shipped course, a fresh workspace, its app and a
+// live loop that is not running yet.
+func newTestLive(t *testing.T) (*lessons.Course, *workspace.Workspace, *App, *Live) {
+	t.Helper()
+	c, err := lessons.Load(lessons.Embedded(), "lessons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ws.Init(c); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(c, ws, "")
+	if err != nil {
+		t.Skip(err)
+	}
+	return c, ws, a, NewLive(a, "")
 }
