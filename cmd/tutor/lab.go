@@ -16,10 +16,28 @@ import (
 func labCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	pool := fs.Int("pool", 40, "pool slots for sync handlers (anyio's default is 40)")
 	unit := fs.Duration("unit", lab.DefaultUnit, "how long each handler waits")
-	conc := fs.String("n", "20,40,80,120", "comma-separated burst sizes")
+	conc := fs.String("n", "20,40,80,120", "async-vs-sync: comma-separated burst sizes")
+	jobs := fs.Int("jobs", 0, "cores: CPU jobs sent at once (default 10 × GOMAXPROCS)")
+	deadline := fs.Duration("deadline", 0, "cores: a job answered later than this is late (default 4 units)")
 	return func(ctx context.Context, e *env, args []string) error {
+		if len(args) == 1 && args[0] == "cores" {
+			o := lab.CoresOptions{Jobs: *jobs, Deadline: *deadline}
+			fs.Visit(func(f *flag.Flag) {
+				if f.Name == "unit" {
+					o.Unit = *unit // else the cores lab's own default, 20 ms of CPU
+				}
+			})
+			fmt.Fprintf(e.stdout, "Measuring a burst of CPU jobs three ways on %d CPUs (GOMAXPROCS %d), 3 bursts each…\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0))
+			rows, err := lab.Cores(ctx, o)
+			if err != nil {
+				return usageErr("lab cores: %v", err)
+			}
+			fmt.Fprint(e.stdout, lab.CoresTable(rows))
+			fmt.Fprintln(e.stdout, "\nUnbounded, every job shares the cores with every other, so they all finish late together;\na pool the size of GOMAXPROCS finishes the first jobs early; a pool of 1 leaves cores idle.")
+			return nil
+		}
 		if len(args) != 1 || args[0] != "async-vs-sync" {
-			return usageErr("lab needs the name of an experiment: async-vs-sync")
+			return usageErr("lab needs the name of an experiment: async-vs-sync or cores")
 		}
 		var ns []int
 		for _, f := range strings.Split(*conc, ",") {

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -228,21 +227,20 @@ func get(ctx context.Context, client *http.Client, url string) error {
 	return nil
 }
 
-// Table renders rows as a markdown table. unit is the handlers' wait, used to
-// express the sync wall time in units: 1×, 1×, 2×, 3× for a pool of 40.
+// Table renders rows as an aligned terminal table. unit is the handlers'
+// wait, used to express the sync wall time in units: 1×, 1×, 2×, 3× for a
+// pool of 40.
 func Table(rows []Row, unit time.Duration) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "| requests at once | async (c.Sleep) | sync (time.Sleep in the pool) | sync in units of %s | waiting at once: async / sync |\n", formatDuration(unit))
-	b.WriteString("|---:|---:|---:|---:|---:|\n")
+	out := [][]string{{"requests at once", "async (c.Sleep)", "sync (time.Sleep, pool)", "sync in units of " + formatDuration(unit), "waiting at once: async / sync"}}
 	for _, r := range rows {
 		units := "–"
 		if unit > 0 {
 			units = fmt.Sprintf("%.1f×", float64(r.Sync)/float64(unit))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %d / %d |\n",
-			r.Concurrency, formatDuration(r.Async), formatDuration(r.Sync), units, r.AsyncPeak, r.SyncPeak)
+		out = append(out, []string{fmt.Sprint(r.Concurrency), formatDuration(r.Async), formatDuration(r.Sync), units,
+			fmt.Sprintf("%d / %d", r.AsyncPeak, r.SyncPeak)})
 	}
-	return b.String()
+	return aligned(out)
 }
 
 // formatDuration prints whole milliseconds below a second and hundredths of

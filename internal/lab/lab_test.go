@@ -6,8 +6,8 @@ import (
 )
 
 func TestTable(t *testing.T) {
-	head := "| requests at once | async (c.Sleep) | sync (time.Sleep in the pool) | sync in units of 100 ms | waiting at once: async / sync |\n" +
-		"|---:|---:|---:|---:|---:|\n"
+	head := "requests at once  async (c.Sleep)  sync (time.Sleep, pool)  sync in units of 100 ms  waiting at once: async / sync\n" +
+		"────────────────  ───────────────  ───────────────────────  ───────────────────────  ─────────────────────────────\n"
 	tests := []struct {
 		name string
 		rows []Row
@@ -19,12 +19,8 @@ func TestTable(t *testing.T) {
 			{Concurrency: 40, Async: 107 * time.Millisecond, Sync: 106400 * time.Microsecond, AsyncPeak: 40, SyncPeak: 40},
 			{Concurrency: 120, Async: 123 * time.Millisecond, Sync: 1519 * time.Millisecond, AsyncPeak: 120, SyncPeak: 40},
 		}, 100 * time.Millisecond, head +
-			"| 40 | 107 ms | 106 ms | 1.1× | 40 / 40 |\n" +
-			"| 120 | 123 ms | 1.52 s | 15.2× | 120 / 40 |\n"},
-		{"no unit", []Row{{Concurrency: 1, Async: time.Millisecond, Sync: time.Millisecond, AsyncPeak: 1, SyncPeak: 1}}, 0,
-			"| requests at once | async (c.Sleep) | sync (time.Sleep in the pool) | sync in units of 0 ms | waiting at once: async / sync |\n" +
-				"|---:|---:|---:|---:|---:|\n" +
-				"| 1 | 1 ms | 1 ms | – | 1 / 1 |\n"},
+			"40                         107 ms                   106 ms                     1.1×                        40 / 40\n" +
+			"120                        123 ms                   1.52 s                    15.2×                       120 / 40\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,6 +28,16 @@ func TestTable(t *testing.T) {
 				t.Errorf("Table(%s) =\n%s\nwant\n%s", tt.name, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAligned: every line of a table has the same width in runes, so the
+// columns line up in a terminal.
+func TestAligned(t *testing.T) {
+	got := aligned([][]string{{"way", "late"}, {"unbounded", "20"}, {"pool of 1", "3"}})
+	want := "way        late\n─────────  ────\nunbounded    20\npool of 1     3\n"
+	if got != want {
+		t.Errorf("aligned =\n%s\nwant\n%s", got, want)
 	}
 }
 
@@ -98,5 +104,39 @@ func TestAsyncVsSync(t *testing.T) {
 	}
 	if last.AsyncPeak < 2*pool {
 		t.Errorf("n=%d: AsyncPeak = %d, want at least %d: async waits must not be limited by the pool", last.Concurrency, last.AsyncPeak, 2*pool)
+	}
+}
+
+// TestCores runs a small burst: the pools hold their limits (counted), every
+// job is accounted for, and the table lists the three ways.
+func TestCores(t *testing.T) {
+	if testing.Short() {
+		t.Skip("burns CPU")
+	}
+	o := CoresOptions{Jobs: 8, Unit: 2 * time.Millisecond, Rounds: 1}
+	rows, err := Cores(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("%d rows, want 3", len(rows))
+	}
+	for _, r := range rows {
+		if r.OnTime+r.Late != o.Jobs {
+			t.Errorf("%s: %d on time + %d late, want %d jobs", r.Way, r.OnTime, r.Late, o.Jobs)
+		}
+		if r.Limit > 0 && (r.Peak > r.Limit || r.Peak < 1) {
+			t.Errorf("%s: %d jobs computing at once, want 1 to %d", r.Way, r.Peak, r.Limit)
+		}
+		if !(r.P50 <= r.P90 && r.P90 <= r.Last) {
+			t.Errorf("%s: p50 %v, p90 %v, last %v out of order", r.Way, r.P50, r.P90, r.Last)
+		}
+	}
+	if rows[2].Peak != 1 {
+		t.Errorf("pool of 1 ran %d at once", rows[2].Peak)
+	}
+	t.Logf("\n%s", CoresTable(rows))
+	if _, err := Cores(t.Context(), CoresOptions{Jobs: 5000}); err == nil {
+		t.Error("5000 jobs accepted, want an error")
 	}
 }
