@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -32,11 +33,17 @@ type fake struct {
 	rec      *harness.Recorder
 	inFlight harness.Gauge
 	calls    atomic.Int64
+
+	mu     sync.Mutex
+	handed []int // the visit number of every call, in call order
 }
 
 func (f *fake) call(ctx context.Context, page string, n int) error {
 	defer f.inFlight.Enter()()
 	f.calls.Add(1)
+	f.mu.Lock()
+	f.handed = append(f.handed, n)
+	f.mu.Unlock()
 	end := func(string) {}
 	if f.rec != nil {
 		end = f.rec.Start(fmt.Sprintf("call for visit %d", n))
@@ -63,6 +70,45 @@ func start(t *testing.T, f *fake) (*Service, string) {
 	t.Helper()
 	svc := New(t.Context(), f.call)
 	return svc, harness.Serve(t, svc) + "/visit?page=home"
+}
+
+// numbers returns the visit numbers the downstream was handed.
+func (f *fake) numbers() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.handed)
+}
+
+// unmatched counts the numbers in answers that the downstream was not
+// handed, matching each handed number at most once.
+func unmatched(answers, handed []int) int {
+	left := map[int]int{}
+	for _, n := range handed {
+		left[n]++
+	}
+	missing := 0
+	for _, n := range answers {
+		if left[n] == 0 {
+			missing++
+			continue
+		}
+		left[n]--
+	}
+	return missing
+}
+
+// checkHanded judges that every visit reported its own number: the number
+// it answered with is the one the downstream got.
+func checkHanded(c *harness.Check, f *fake, answers []int) {
+	handed := f.numbers()
+	if !c.Value(harness.Quantity{
+		What:  fmt.Sprintf("Visits whose number was not the one handed to the downstream (%d visits)", len(answers)),
+		Unit:  harness.Count,
+		Want:  "each visit reports its own number downstream, the one it answers with: the downstream gets every number the visits answer, once each",
+		Cause: "The downstream got other numbers than the visits answered: pass the visit's own number n, the one you answer with, to the downstream call (not a count read later, nor a constant).",
+	}, "max", 0, float64(unmatched(answers, handed))) {
+		c.Note(fmt.Sprintf("Visits answered: %s. The downstream was handed: %s.", summary(answers), summary(handed)))
+	}
 }
 
 // visitNumbers reads the visit number each response carries. bad holds the
@@ -155,6 +201,7 @@ func TestExactCounts(t *testing.T) {
 	if got := svc.Count("home"); got != n {
 		c.Fail(fmt.Sprintf("After %d visits, Count(%q) = %d, want %d.", n, "home", got, n))
 	}
+	checkHanded(c, f, ns)
 	if t.Failed() {
 		// Part 2 could only add a crash to a verdict that is already clear.
 		return
@@ -357,4 +404,78 @@ func TestDownstreamOverlap(t *testing.T) {
 	if failed := harness.Failed(rs); len(failed) > 0 {
 		c.Note(fmt.Sprintf("%d of %d visits were not answered within %d ms, when the check stopped waiting.", len(failed), n, limit.Milliseconds()))
 	}
+}
+
+// learnerGoroutines returns the ids of the running goroutines that the
+// learner's code started: those whose "created by" line names a function of
+// the learner's package, in a file that is not a test file. Goroutines of
+// net/http or of the checks do not count.
+func learnerGoroutines() map[string]bool {
+	pkg := strings.TrimSuffix(runtime.FuncForPC(reflect.ValueOf(New).Pointer()).Name(), ".New")
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	ids := map[string]bool{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		lines := strings.Split(strings.TrimSpace(g), "\n")
+		for i, line := range lines {
+			if !strings.HasPrefix(line, "created by "+pkg+".") || i+1 >= len(lines) {
+				continue
+			}
+			file, _, _ := strings.Cut(strings.TrimSpace(lines[i+1]), ":")
+			if f := strings.Fields(lines[0]); !strings.HasSuffix(file, "_test.go") && len(f) > 1 {
+				ids[f[1]] = true // "goroutine 18 [select]:"
+			}
+		}
+	}
+	return ids
+}
+
+// newSince counts the goroutines of learnerGoroutines that are not in before.
+func newSince(before map[string]bool) int {
+	n := 0
+	for id := range learnerGoroutines() {
+		if !before[id] {
+			n++
+		}
+	}
+	return n
+}
+
+// TestStops checks the promise New's doc comment makes: any goroutine the
+// service starts ends when New's ctx is done.
+func TestStops(t *testing.T) {
+	c := harness.Begin(t, "when New's context is done, every goroutine the service started ends")
+	// Goroutines of services from earlier checks may still be running or
+	// ending; only those started from here on count.
+	before := learnerGoroutines()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	svc := New(ctx, (&fake{}).call)
+	// A few visits straight into ServeHTTP, so that goroutines started on
+	// the first visit exist too.
+	for i := range 3 {
+		rec := httptest.NewRecorder()
+		svc.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/visit?page=home", nil))
+		if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != strconv.Itoa(i+1) {
+			c.Fatal(fmt.Sprintf("Visit %d to a new service answered %d %q; it should answer 200 %q.", i+1, rec.Code, strings.TrimSpace(rec.Body.String()), strconv.Itoa(i+1)))
+		}
+	}
+	running := newSince(before)
+	cancel()
+	left := running
+	harness.WaitUntil(time.Second, func() bool { left = newSince(before); return left == 0 })
+	c.Value(harness.Quantity{
+		What:  "Goroutines started by your code that were still running 1 s after New's context was done",
+		Unit:  harness.Count,
+		Want:  "every goroutine the service starts ends when New's ctx is done, so none is left",
+		Cause: "A goroutine of the service (a hub, a worker) does not watch ctx: add a case <-ctx.Done(): return to its select, so that it ends with the context it was given.",
+	}, "max", 0, float64(left))
+	c.Note(fmt.Sprintf("While the service ran, %d goroutines started by your code were running (correct code: none, or one hub).", running))
 }
