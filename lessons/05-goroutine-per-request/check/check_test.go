@@ -406,55 +406,45 @@ func TestDownstreamOverlap(t *testing.T) {
 	}
 }
 
-// learnerGoroutines returns the ids of the running goroutines that the
-// learner's code started: those whose "created by" line names a function of
-// the learner's package, in a file that is not a test file. Goroutines of
-// net/http or of the checks do not count.
-func learnerGoroutines() map[string]bool {
+// learnerGoroutines counts the goroutines, other than the caller, that
+// belong to the learner's code: started by a function of the learner's
+// package, or running one, in a file that is not a test file. Goroutines of
+// net/http or of the checks do not count, and neither do timers.
+func learnerGoroutines() int {
 	pkg := strings.TrimSuffix(runtime.FuncForPC(reflect.ValueOf(New).Pointer()).Name(), ".New")
 	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, false)
+	self, _, _ := strings.Cut(string(buf[:n]), "\n") // "goroutine 18 [running]:"
 	for {
-		n := runtime.Stack(buf, true)
+		n = runtime.Stack(buf, true)
 		if n < len(buf) {
 			buf = buf[:n]
 			break
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	ids := map[string]bool{}
+	count := 0
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		lines := strings.Split(strings.TrimSpace(g), "\n")
-		for i, line := range lines {
-			if !strings.HasPrefix(line, "created by "+pkg+".") || i+1 >= len(lines) {
-				continue
-			}
+		if len(lines) == 0 || lines[0] == self {
+			continue
+		}
+		for i := 1; i+1 < len(lines); i++ {
+			fn := strings.TrimPrefix(lines[i], "created by ")
 			file, _, _ := strings.Cut(strings.TrimSpace(lines[i+1]), ":")
-			if f := strings.Fields(lines[0]); !strings.HasSuffix(file, "_test.go") && len(f) > 1 {
-				ids[f[1]] = true // "goroutine 18 [select]:"
+			if strings.HasPrefix(fn, pkg+".") && !strings.HasSuffix(file, "_test.go") {
+				count++
+				break
 			}
 		}
 	}
-	return ids
-}
-
-// newSince counts the goroutines of learnerGoroutines that are not in before.
-func newSince(before map[string]bool) int {
-	n := 0
-	for id := range learnerGoroutines() {
-		if !before[id] {
-			n++
-		}
-	}
-	return n
+	return count
 }
 
 // TestStops checks the promise New's doc comment makes: any goroutine the
 // service starts ends when New's ctx is done.
 func TestStops(t *testing.T) {
 	c := harness.Begin(t, "when New's context is done, every goroutine the service started ends")
-	// Goroutines of services from earlier checks may still be running or
-	// ending; only those started from here on count.
-	before := learnerGoroutines()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	svc := New(ctx, (&fake{}).call)
@@ -467,15 +457,17 @@ func TestStops(t *testing.T) {
 			c.Fatal(fmt.Sprintf("Visit %d to a new service answered %d %q; it should answer 200 %q.", i+1, rec.Code, strings.TrimSpace(rec.Body.String()), strconv.Itoa(i+1)))
 		}
 	}
-	running := newSince(before)
+	running := learnerGoroutines()
 	cancel()
+	// Services of earlier checks got contexts that are done by now too, so
+	// their goroutines must have ended as well (or end within the second).
 	left := running
-	harness.WaitUntil(time.Second, func() bool { left = newSince(before); return left == 0 })
+	harness.WaitUntil(time.Second, func() bool { left = learnerGoroutines(); return left == 0 })
 	c.Value(harness.Quantity{
-		What:  "Goroutines started by your code that were still running 1 s after New's context was done",
+		What:  "Goroutines of your code still running 1 s after the contexts given to New were done",
 		Unit:  harness.Count,
 		Want:  "every goroutine the service starts ends when New's ctx is done, so none is left",
 		Cause: "A goroutine of the service (a hub, a worker) does not watch ctx: add a case <-ctx.Done(): return to its select, so that it ends with the context it was given.",
 	}, "max", 0, float64(left))
-	c.Note(fmt.Sprintf("While the service ran, %d goroutines started by your code were running (correct code: none, or one hub).", running))
+	c.Note(fmt.Sprintf("While the service ran, %d goroutines of your code were running (correct code: none, or one hub).", running))
 }
