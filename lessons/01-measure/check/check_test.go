@@ -37,7 +37,7 @@ const (
 	// experiment: half the requests, chosen at random by arrival order,
 	// take fastTime and the other half handlerTime. Spans that Fire really
 	// measured show the two groups; spans made up after the fact do not.
-	fastTime = 40 * time.Millisecond
+	fastTime = 20 * time.Millisecond
 	// slowFrom splits the server's spans of a mixed experiment into quick
 	// and slow ones: halfway between the two handler times.
 	slowFrom = (fastTime + handlerTime) / 2
@@ -275,7 +275,7 @@ func impossible(r run) int {
 // beforeSlow counts, in a mixed experiment, the quick requests and the
 // spans of Fire that ended before the server answered its first slow
 // request. Fire that really measures each request sees the quick ones end
-// about 60 ms before that; spans made up once every request is done all end
+// about 80 ms before that; spans made up once every request is done all end
 // after it.
 func beforeSlow(r run) (quick, early int) {
 	firstSlow := time.Duration(-1)
@@ -295,7 +295,7 @@ func beforeSlow(r run) (quick, early int) {
 }
 
 // TestSpansMatchServer compares Fire's spans with the handler's own. Half
-// the requests, chosen at random, take 40 ms instead of 100 ms, so spans
+// the requests, chosen at random, take 20 ms instead of 100 ms, so spans
 // that Fire did not really measure cannot match.
 func TestSpansMatchServer(t *testing.T) {
 	c := harness.Begin(t, "The spans Fire returns match what the server saw")
@@ -318,15 +318,17 @@ func TestSpansMatchServer(t *testing.T) {
 	}, "max", 0, float64(impossible(first)))
 	quick, _ := beforeSlow(first)
 	c.AtLeast(harness.Quantity{
-		What: fmt.Sprintf("Your spans that ended before the server answered its first 100 ms request (it answered %d requests in 40 ms)", quick),
+		What: fmt.Sprintf("Your spans that ended before the server answered its first %s request (it answered %d requests in %s)", ms(handlerTime), quick, ms(fastTime)),
 		Unit: harness.Count,
-		Want: fmt.Sprintf("the %d quick requests end about 60 ms before the slow ones, and spans measured request by request show it", quick),
+		Want: fmt.Sprintf("the %d quick requests end about %s before the slow ones, and spans measured request by request show it", quick, ms(handlerTime-fastTime)),
 		Cause: "Your spans all end together, after the last answer: End was taken once everything had finished (or made up), not when each request's body had been read. " +
 			"Take End in the goroutine that sent the request, right after reading and closing its body.",
-		// Correct code counts all the quick requests (5), made-up spans 0;
-		// a count of 3 or 4 (a stalled client) is measured again.
-		Band: 0.5,
-	}, float64(n/2-2), sampler(t, c, how, first, func(r run) float64 { _, early := beforeSlow(r); return float64(early) }))
+		// Correct code counts all the quick requests (5), spans made up
+		// after the last answer 0. A stalled client can miss a few: 1 or 2
+		// is measured again (Beyond), 3 or more passes at once (Band).
+		Band:   0.5,
+		Beyond: 3,
+	}, float64(n/2-3), sampler(t, c, how, first, func(r run) float64 { _, early := beforeSlow(r); return float64(early) }))
 	c.AtMost(harness.Quantity{
 		What: "Typical gap between your spans and the server's (median over the requests; starts compared with starts, ends with ends)",
 		Unit: harness.Millis,
