@@ -4,6 +4,7 @@ package measure
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -32,33 +33,62 @@ const (
 	// settleTime is how long the leak check waits for connections and
 	// goroutines to go away after the server hangs up.
 	settleTime = time.Second
+	// fastTime is the handler time of the quick requests in a mixed
+	// experiment: half the requests, chosen at random by arrival order,
+	// take fastTime and the other half handlerTime. Spans that Fire really
+	// measured show the two groups; spans made up after the fact do not.
+	fastTime = 20 * time.Millisecond
+	// slowFrom splits the server's spans of a mixed experiment into quick
+	// and slow ones: halfway between the two handler times.
+	slowFrom = (fastTime + handlerTime) / 2
 )
 
 // run is one experiment, seen from both ends.
 type run struct {
-	wall   time.Duration  // how long Fire took, timed by the check
-	spans  []Span         // what Fire returned
-	client []harness.Span // spans, relative to t0 (bad spans left out)
-	server []harness.Span // handler entry to exit, relative to t0, in arrival order
-	peak   int            // most requests inside the handler at one moment
-	leaked int            // goroutines left after the server hung up (only with countLeaks)
+	wall     time.Duration  // how long Fire took, timed by the check
+	spans    []Span         // what Fire returned
+	client   []harness.Span // spans, relative to t0 (bad spans left out)
+	server   []harness.Span // handler entry to exit, relative to t0, in the order they ended
+	answered int            // requests the server had answered when Fire returned
+	peak     int            // most requests inside the handler at one moment
+	leaked   int            // goroutines left after the server hung up (only with leaks)
+}
+
+// setup says how an experiment runs.
+type setup struct {
+	leaks bool // have the server hang up afterwards and count the goroutines left
+	mixed bool // half the requests, at random, take fastTime instead of handlerTime
 }
 
 // experiment starts a fresh server, calls Fire(url, n) once and records
-// what both sides saw. With countLeaks it then has the server close every
-// connection and counts the goroutines that are still running.
-func experiment(t *testing.T, c *harness.Check, countLeaks bool) run {
+// what both sides saw.
+func experiment(t *testing.T, c *harness.Check, how setup) run {
 	t.Helper()
+	delays := make([]time.Duration, n)
+	for i := range delays {
+		delays[i] = handlerTime
+		if how.mixed && i < n/2 {
+			delays[i] = fastTime
+		}
+	}
+	rand.Shuffle(n, func(i, j int) { delays[i], delays[j] = delays[j], delays[i] })
 	t0 := time.Now()
 	rec := harness.NewRecorder(t0)
 	var gauge harness.Gauge
 	var arrivals atomic.Int64
 	srv := httptest.NewServer(gauge.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		end := rec.Start(fmt.Sprintf("server %d", arrivals.Add(1)))
+		k := arrivals.Add(1)
+		d := handlerTime
+		if k <= n {
+			d = delays[k-1]
+		}
+		end := rec.Start(fmt.Sprintf("server %d", k))
 		select {
-		case <-time.After(handlerTime):
+		case <-time.After(d):
 		case <-r.Context().Done():
 		}
+		// Recorded before the response is written: a client that has the
+		// response has it after this moment.
 		end("ok")
 		fmt.Fprintln(w, "ok")
 	})))
@@ -87,6 +117,7 @@ func experiment(t *testing.T, c *harness.Check, countLeaks bool) run {
 			"make sure Fire waits for exactly %d requests and nothing else.", n, ms(fireLimit), ms(handlerTime), ms(handlerTime), n))
 	}
 	r := run{wall: f.wall, spans: f.spans, server: rec.Spans(), peak: gauge.Peak()}
+	r.answered = len(r.server)
 	for i, s := range f.spans {
 		if s.Start.IsZero() || s.End.IsZero() || !s.End.After(s.Start) {
 			continue
@@ -97,7 +128,7 @@ func experiment(t *testing.T, c *harness.Check, countLeaks bool) run {
 		}
 		r.client = append(r.client, harness.Span{Label: fmt.Sprintf("Fire %d", i+1), Start: s.Start.Sub(t0), End: s.End.Sub(t0), Outcome: outcome})
 	}
-	if countLeaks {
+	if how.leaks {
 		// A connection whose response body was never closed stays checked
 		// out of the client's pool; hanging up from the server's side ends
 		// every other one.
@@ -112,14 +143,14 @@ func experiment(t *testing.T, c *harness.Check, countLeaks bool) run {
 // sampler returns a measure function for c.AtMost/c.AtLeast that reports
 // first's value on its first call and runs a new experiment on each later
 // call (made when the first sample lands near the bound).
-func sampler(t *testing.T, c *harness.Check, first run, value func(run) float64) func() float64 {
+func sampler(t *testing.T, c *harness.Check, how setup, first run, value func(run) float64) func() float64 {
 	used := false
 	return func() float64 {
 		if !used {
 			used = true
 			return value(first)
 		}
-		return value(experiment(t, c, false))
+		return value(experiment(t, c, how))
 	}
 }
 
@@ -157,7 +188,7 @@ func cause(r run) string {
 // within a few ms, far inside the handler's 100 ms.
 func TestAllAtOnce(t *testing.T) {
 	c := harness.Begin(t, fmt.Sprintf("All %d requests are inside the server at the same moment", n))
-	r := experiment(t, c, false)
+	r := experiment(t, c, setup{})
 	c.Value(harness.Quantity{
 		What:  fmt.Sprintf("Most requests the server was handling at one moment, out of %d", n),
 		Unit:  harness.Count,
@@ -169,13 +200,13 @@ func TestAllAtOnce(t *testing.T) {
 // TestTotalTime times Fire from the outside.
 func TestTotalTime(t *testing.T) {
 	c := harness.Begin(t, fmt.Sprintf("%d requests of %s each take about %s in total", n, ms(handlerTime), ms(handlerTime)))
-	first := experiment(t, c, false)
+	first := experiment(t, c, setup{})
 	c.AtMost(harness.Quantity{
 		What:  fmt.Sprintf("Fire(url, %d) against a %s handler took", n, ms(handlerTime)),
 		Unit:  harness.Millis,
 		Want:  fmt.Sprintf("requests sent together finish together, in about %s; one at a time takes %s", ms(handlerTime), ms(n*handlerTime)),
 		Cause: cause(first),
-	}, harness.Ms(3*handlerTime), sampler(t, c, first, func(r run) float64 { return harness.Ms(r.wall) }))
+	}, harness.Ms(3*handlerTime), sampler(t, c, setup{}, first, func(r run) float64 { return harness.Ms(r.wall) }))
 }
 
 // gap measures how far the spans Fire returned lie from the spans the
@@ -223,14 +254,81 @@ func ends(spans []harness.Span) []time.Duration {
 	return out
 }
 
-// TestSpansMatchServer compares Fire's spans with the handler's own.
+// impossible counts the spans that Fire could not have measured: paired in
+// order with the server's (k-th earliest start with k-th earliest start,
+// k-th earliest end with k-th earliest end), a span that starts after the
+// server received its request or ends before the server answered it. The
+// clock is the same on both sides, so a busy machine can only make a real
+// span start earlier and end later; only made-up numbers break this.
+func impossible(r run) int {
+	cs, ce := starts(r.client), ends(r.client)
+	ss, se := starts(r.server), ends(r.server)
+	bad := 0
+	for i := range min(len(cs), len(ss)) {
+		if cs[i] > ss[i] || ce[i] < se[i] {
+			bad++
+		}
+	}
+	return bad
+}
+
+// beforeSlow counts, in a mixed experiment, the quick requests and the
+// spans of Fire that ended before the server answered its first slow
+// request. Fire that really measures each request sees the quick ones end
+// about 80 ms before that; spans made up once every request is done all end
+// after it.
+func beforeSlow(r run) (quick, early int) {
+	firstSlow := time.Duration(-1)
+	for _, s := range r.server {
+		if s.End-s.Start < slowFrom {
+			quick++
+		} else if firstSlow < 0 || s.End < firstSlow {
+			firstSlow = s.End
+		}
+	}
+	for _, s := range r.client {
+		if firstSlow >= 0 && s.End < firstSlow {
+			early++
+		}
+	}
+	return quick, early
+}
+
+// TestSpansMatchServer compares Fire's spans with the handler's own. Half
+// the requests, chosen at random, take 20 ms instead of 100 ms, so spans
+// that Fire did not really measure cannot match.
 func TestSpansMatchServer(t *testing.T) {
 	c := harness.Begin(t, "The spans Fire returns match what the server saw")
-	first := experiment(t, c, false)
+	how := setup{mixed: true}
+	first := experiment(t, c, how)
+	if first.answered < n {
+		c.Fatal(fmt.Sprintf("Fire returned when the server had answered %d of its %d requests: the spans of the others cannot have an End yet. "+
+			"Fire must wait until every response has been read, and take each End then.", first.answered, n))
+	}
 	if len(first.client) != len(first.server) {
 		c.Fatal(fmt.Sprintf("Fire returned %d usable spans (a Start, and an End after it) but the server answered %d requests, so the spans cannot be compared; "+
 			"Fire must return one Span per request it sent.", len(first.client), len(first.server)))
 	}
+	c.Value(harness.Quantity{
+		What: "Spans that start after the server received their request, or end before the server answered it (paired in order)",
+		Unit: harness.Count,
+		Want: "a span measured by Fire starts before its request reaches the server and ends after the answer arrived",
+		Cause: "These spans were not measured: their times were made up or copied. Take Start with time.Now() right before sending each request, " +
+			"and End with time.Now() after reading its body, in the goroutine that sent it.",
+	}, "max", 0, float64(impossible(first)))
+	quick, _ := beforeSlow(first)
+	c.AtLeast(harness.Quantity{
+		What: fmt.Sprintf("Your spans that ended before the server answered its first %s request (it answered %d requests in %s)", ms(handlerTime), quick, ms(fastTime)),
+		Unit: harness.Count,
+		Want: fmt.Sprintf("the %d quick requests end about %s before the slow ones, and spans measured request by request show it", quick, ms(handlerTime-fastTime)),
+		Cause: "Your spans all end together, after the last answer: End was taken once everything had finished (or made up), not when each request's body had been read. " +
+			"Take End in the goroutine that sent the request, right after reading and closing its body.",
+		// Correct code counts all the quick requests (5), spans made up
+		// after the last answer 0. A stalled client can miss a few: 1 or 2
+		// is measured again (Beyond), 3 or more passes at once (Band).
+		Band:   0.5,
+		Beyond: 3,
+	}, float64(n/2-3), sampler(t, c, how, first, func(r run) float64 { _, early := beforeSlow(r); return float64(early) }))
 	c.AtMost(harness.Quantity{
 		What: "Typical gap between your spans and the server's (median over the requests; starts compared with starts, ends with ends)",
 		Unit: harness.Millis,
@@ -241,13 +339,13 @@ func TestSpansMatchServer(t *testing.T) {
 		// sample up to 3× the bound (seen: 85 ms at load 8) is measured
 		// again and judged on the median.
 		Band: 2,
-	}, harness.Ms(spanSlack), sampler(t, c, first, func(r run) float64 { return harness.Ms(gap(r)) }))
+	}, harness.Ms(spanSlack), sampler(t, c, how, first, func(r run) float64 { return harness.Ms(gap(r)) }))
 }
 
 // TestOneSpanPerRequest checks the shape of what Fire returns.
 func TestOneSpanPerRequest(t *testing.T) {
 	c := harness.Begin(t, fmt.Sprintf("Fire returns %d spans, each one ending after it starts", n))
-	r := experiment(t, c, false)
+	r := experiment(t, c, setup{})
 	if len(r.spans) != n {
 		c.Fail(fmt.Sprintf("Fire(url, %d) returned %d spans; it must return exactly one per request: %d.", n, len(r.spans), n))
 	}
@@ -285,7 +383,7 @@ func TestOneSpanPerRequest(t *testing.T) {
 // TestNothingLeftOpen counts what Fire leaves behind.
 func TestNothingLeftOpen(t *testing.T) {
 	c := harness.Begin(t, "Fire leaves nothing running: every response body is closed")
-	r := experiment(t, c, true)
+	r := experiment(t, c, setup{leaks: true})
 	c.Value(harness.Quantity{
 		What: fmt.Sprintf("Goroutines still running %s after Fire returned and the server hung up", ms(settleTime)),
 		Unit: harness.Count,

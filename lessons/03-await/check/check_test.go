@@ -7,6 +7,7 @@ import (
 	"path"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -461,26 +462,41 @@ func TestNested(t *testing.T) {
 		c.Fatal(fmt.Sprintf("A handler that calls Sleep and Await inside an awaited function panicked%s: %q. %s", at(o.firstAt), fmt.Sprint(o.first), cause))
 	}
 
-	// Part 2: handlers call a helper that awaits, once inside an awaited
-	// function and once straight from their code on the loop. Both must
-	// leave the loop free for the others.
+	// Part 2: ten handlers at once, so every rule is tested with
+	// competitors present. Each awaits a function that itself awaits and
+	// sleeps, as a helper does that does not know it is already off the
+	// loop; then it awaits once more, straight from its code on the loop.
+	// A nested call that takes the baton for its function makes the
+	// competitors wait their turn: ten nested waits one after another.
 	l = NewLoop()
 	t0 := time.Now()
-	bodies, nested, again := newSpanner(t0), newSpanner(t0), newSpanner(t0)
-	fetch := func(t *Task) { t.Await(func() { time.Sleep(checkWait / 2) }) } // like an async helper that awaits
+	bodies, outer, inner, again := newSpanner(t0), newSpanner(t0), newSpanner(t0), newSpanner(t0)
+	var sleepsMu sync.Mutex
+	var sleeps []float64 // how long each nested Sleep took, in ms
+	const nestedWait, nestedSleep = checkWait / 2, checkWait / 4
+	fetch := func(t *Task) { t.Await(func() { time.Sleep(nestedWait) }) } // like an async helper that awaits
 	o = runHandlers(checkHandlers, func(i int) {
 		label := fmt.Sprintf("handler %d on the loop", i+1)
 		t := l.Acquire()
 		bodies.during(label, func() {})
 		t.Await(func() {
-			nested.during(fmt.Sprintf("handler %d awaits, nested", i+1), func() { fetch(t) })
+			outer.during(fmt.Sprintf("handler %d awaits", i+1), func() {
+				t.Await(func() {
+					inner.during(fmt.Sprintf("handler %d, nested Await's function", i+1), func() { time.Sleep(nestedWait) })
+				})
+				start := time.Now()
+				t.Sleep(nestedSleep)
+				sleepsMu.Lock()
+				sleeps = append(sleeps, harness.Ms(time.Since(start)))
+				sleepsMu.Unlock()
+			})
 		})
 		bodies.during(label, func() {})
 		again.during(fmt.Sprintf("handler %d awaits again", i+1), func() { fetch(t) })
 		bodies.during(label, func() {})
 		t.Release()
 	})
-	c.Timeline(bodies.rec.Spans())
+	c.Timeline(append(bodies.rec.Spans(), inner.rec.Spans()...))
 	if o.stuck > 0 {
 		c.Fatal(o.deadlock("finishes in about 100 ms"))
 	}
@@ -493,11 +509,27 @@ func TestNested(t *testing.T) {
 		Want:  "correct code gives the baton once and takes it back once per outer Await: the peak is 1",
 		Cause: nestedCause,
 	}, "max", 1, float64(bodies.gauge.Peak()))
-	if nested.gauge.Peak() < checkHandlers/2 {
+	if outer.gauge.Peak() < checkHandlers/2 {
 		// Await keeps the baton even without nesting; the Overlap check
-		// reports that, and the second await cannot be judged here.
-		c.Note(fmt.Sprintf("The outer awaits did not overlap either (at most %d at once), so whether the task comes back to the loop properly cannot be told here; see the Overlap check.", nested.gauge.Peak()))
+		// reports that, and nesting cannot be judged here.
+		c.Note(fmt.Sprintf("The outer awaits did not overlap either (at most %d at once), so nested awaits cannot be judged here; see the Overlap check.", outer.gauge.Peak()))
 		return
+	}
+	const takesBaton = "An Await (or Sleep) inside fn takes the baton for its function, so the nested waits of different handlers run one at a time: " +
+		"inside fn the task is already off the loop (t.onLoop is false), and a nested call must just run its function, without taking or giving the baton."
+	c.Value(harness.Quantity{
+		What:  fmt.Sprintf("functions of nested Awaits running at the same time (%d handlers each await one inside an awaited function, counted by the check)", checkHandlers),
+		Unit:  harness.Count,
+		Want:  fmt.Sprintf("a nested Await just runs its function, off the loop, so all %d run at once", checkHandlers),
+		Cause: takesBaton,
+	}, "min", checkHandlers/2, float64(inner.gauge.Peak()))
+	if len(sleeps) > 0 {
+		c.Value(harness.Quantity{
+			What:  fmt.Sprintf("median time of %d nested Sleep(%d ms) calls, made inside awaited functions while other handlers await", len(sleeps), nestedSleep.Milliseconds()),
+			Unit:  harness.Millis,
+			Want:  fmt.Sprintf("a nested Sleep just sleeps, off the loop, so each takes about %d ms", nestedSleep.Milliseconds()),
+			Cause: takesBaton,
+		}, "max", 3*harness.Ms(nestedSleep), median(sleeps))
 	}
 	c.Value(harness.Quantity{
 		What:  "handlers in their next await at the same time (an await on the loop, after the nested one)",
@@ -505,6 +537,18 @@ func TestNested(t *testing.T) {
 		Want:  fmt.Sprintf("after a nested Await the task is back on the loop, so its next Await gives the loop away again: about %d at once", checkHandlers),
 		Cause: "After the outer Await returns, the task must count as on the loop again (t.onLoop = true), or its next Await keeps the baton.",
 	}, "min", checkHandlers/2, float64(again.gauge.Peak()))
+}
+
+// median returns the middle value of s (the mean of the two middle ones
+// for an even count).
+func median(s []float64) float64 {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	n := len(c)
+	if n%2 == 1 {
+		return c[n/2]
+	}
+	return (c[n/2-1] + c[n/2]) / 2
 }
 
 func TestNoLeaks(t *testing.T) {

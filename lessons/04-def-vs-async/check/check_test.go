@@ -3,13 +3,10 @@
 package shop
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -77,7 +74,7 @@ func (b *checkBackend) services() Services {
 	return Services{
 		RenderInvoice: func(order string) string {
 			b.renderCalls.Add(1)
-			if !checkInPoolSlot() {
+			if !loop.InPoolSlot() {
 				b.rendersOutside.Add(1)
 			}
 			defer b.renders.Enter()()
@@ -87,7 +84,7 @@ func (b *checkBackend) services() Services {
 		},
 		Stock: func(item string) <-chan int {
 			b.stockCalls.Add(1)
-			if checkInPoolSlot() {
+			if loop.InPoolSlot() {
 				b.stockInSlot.Add(1)
 			}
 			// Buffered, so the sender never waits for the handler. The
@@ -120,32 +117,11 @@ func (b *checkBackend) wait() string {
 // stop tells the backend that the check has stopped listening.
 func (b *checkBackend) stop() { b.quitOnce.Do(func() { close(b.quit) }) }
 
-// checkInPoolSlot reports whether the calling goroutine runs inside a pool
-// slot of a loop.App: in a sync handler, or in a function passed to
-// c.RunInPool. It looks for the loop's slot function on the goroutine's own
-// stack, which attributes every call exactly; checkDetector proves that it
-// works before a check relies on it.
-func checkInPoolSlot() bool {
-	buf := make([]byte, 32<<10)
-	buf = buf[:runtime.Stack(buf, false)]
-	return bytes.Contains(buf, []byte("/loop.(*App).inSlot("))
-}
-
-// checkDetector stops the check if checkInPoolSlot cannot tell a pool slot
+// checkDetector stops the check if loop.InPoolSlot cannot tell a pool slot
 // from the loop with this version of the loop package.
 func checkDetector(c *harness.Check) {
-	app := loop.New(loop.Options{PoolSize: 2})
-	report := func(*loop.Ctx) string { return fmt.Sprint(checkInPoolSlot()) }
-	app.Sync("/sync", report)
-	app.Async("/async", report)
-	app.Async("/await", func(lc *loop.Ctx) (s string) { lc.Await(func() { s = report(lc) }); return s })
-	app.Async("/pool", func(lc *loop.Ctx) (s string) { lc.RunInPool(func() { s = report(lc) }); return s })
-	for path, want := range map[string]string{"/sync": "true", "/async": "false", "/await": "false", "/pool": "true"} {
-		rec := httptest.NewRecorder()
-		app.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		if got := rec.Body.String(); got != want {
-			c.Fatal(fmt.Sprintf("The check cannot tell pool slots from the loop with this loop package (%s: got %q, want %q). This is a bug in the lesson's checks, not in your code.", path, got, want))
-		}
+	if err := loop.VerifyInPoolSlot(); err != nil {
+		c.Fatal(fmt.Sprintf("The check cannot tell pool slots from the loop with this loop package (%v). This is a bug in the lesson's checks, not in your code.", err))
 	}
 }
 
@@ -322,6 +298,88 @@ func checkAtMost(c *harness.Check, q harness.Quantity, bound float64, measure fu
 	return c.Value(q, "max", bound, v)
 }
 
+// checkAnswered counts the requests in rs that got the right answer.
+func checkAnswered(ep checkEndpoint, rs []harness.Result) int {
+	n := 0
+	for _, r := range rs {
+		if r.Err == nil && r.Status == http.StatusOK && r.Body == ep.want {
+			n++
+		}
+	}
+	return n
+}
+
+// checkCalls judges that the backend name was called at least once for each
+// of answered requests (what names them, e.g. "120 answered requests to
+// /invoice").
+func checkCalls(c *harness.Check, name string, calls int64, answered int, what string) {
+	c.Value(harness.Quantity{
+		What: fmt.Sprintf("%s calls for %s", name, what),
+		Unit: harness.Count,
+		Want: fmt.Sprintf("every request makes its own %s call, so there are at least %d", name, answered),
+		Cause: fmt.Sprintf("Requests were answered without calling %s: the answer was remembered from an earlier request (a cache or a package-level variable) or written by hand. "+
+			"Every request must do its own work.", name),
+	}, "min", float64(answered), float64(calls))
+}
+
+// checkWork judges that every request of a burst to ep did its own backend
+// work: one call per answered request to each backend the endpoint needs,
+// and no request answered in less time than one call takes. It judges
+// nothing when the check gave up on the burst: the timing already failed.
+func checkWork(c *harness.Check, r *checkRig, ep checkEndpoint, rs []harness.Result) {
+	answered := checkAnswered(ep, rs)
+	if answered == 0 || checkGaveUp(rs) {
+		return
+	}
+	what := fmt.Sprintf("%d answered requests to %s", answered, ep.label)
+	if ep != checkStock {
+		checkCalls(c, "RenderInvoice", r.b.renderCalls.Load(), answered, what)
+	}
+	if ep != checkInvoice {
+		checkCalls(c, "Stock", r.b.stockCalls.Load(), answered, what)
+	}
+	served := r.servedTimes(ep.label)
+	if len(served) == 0 {
+		return
+	}
+	c.Value(harness.Quantity{
+		What:  fmt.Sprintf("Fastest of the requests to %s, time in the server", ep.label),
+		Unit:  harness.Millis,
+		Want:  fmt.Sprintf("every request waits for its own backend call, which takes %s, so none is faster", harness.Format(harness.Millis, harness.Ms(checkUnit))),
+		Cause: "A request was answered before its backend call could have finished: it skipped the call, did not wait for the result, or reused an earlier request's answer.",
+	}, "min", harness.Ms(checkUnit)-5, harness.Ms(slices.Min(served)))
+}
+
+// checkAgain sends a few more requests to /stock and /invoice once a burst
+// has been answered, to a fresh app from a second Register call: code that
+// remembers answers across requests (in a package-level variable) answers
+// them without calling the backend. In a burst, every request can arrive
+// before the first answer exists; here the answers exist already.
+func checkAgain(t *testing.T, c *harness.Check) {
+	const k = 5
+	rig := checkServer(t)
+	rs := rig.load(t, time.Now(), map[checkEndpoint]int{checkStock: k, checkInvoice: k})
+	for _, ep := range []checkEndpoint{checkStock, checkInvoice} {
+		checkReplies(c, ep, rs[ep])
+		if checkGaveUp(rs[ep]) {
+			return
+		}
+	}
+	what := fmt.Sprintf("%d more requests to /stock and %d to /invoice, sent to a new app after the burst was answered", k, k)
+	checkCalls(c, "Stock", rig.b.stockCalls.Load(), checkAnswered(checkStock, rs[checkStock]), what)
+	checkCalls(c, "RenderInvoice", rig.b.renderCalls.Load(), checkAnswered(checkInvoice, rs[checkInvoice]), what)
+	served := append(rig.servedTimes(checkStock.label), rig.servedTimes(checkInvoice.label)...)
+	if len(served) == 0 {
+		return
+	}
+	c.Value(harness.Quantity{
+		What:  fmt.Sprintf("Fastest of the %s, time in the server", what),
+		Unit:  harness.Millis,
+		Want:  fmt.Sprintf("every request waits for its own backend call, which takes %s, so none is faster", harness.Format(harness.Millis, harness.Ms(checkUnit))),
+		Cause: "A request was answered before its backend call could have finished: it reused an earlier request's answer (a package-level variable) or skipped the call.",
+	}, "min", harness.Ms(checkUnit)-5, harness.Ms(slices.Min(served)))
+}
+
 func TestResponsive(t *testing.T) {
 	c := harness.Begin(t, "/health answers within 50 ms while all three endpoints are busy")
 	const bound = 50
@@ -372,6 +430,7 @@ func TestResponsive(t *testing.T) {
 func TestInvoice(t *testing.T) {
 	c := harness.Begin(t, "120 requests to /invoice at once finish in about three renders (the pool runs 40 at a time)")
 	var rs []harness.Result
+	var rig *checkRig
 	var spans []harness.Span
 	checkAtMost(c, harness.Quantity{
 		What:  "120 requests to /invoice at once, total time",
@@ -379,19 +438,21 @@ func TestInvoice(t *testing.T) {
 		Want:  "with the blocking render in the pool, 40 run at a time: three rounds of 50 ms, about 150–200 ms",
 		Cause: "RenderInvoice runs on the loop (an async handler calls it directly), so the renders go one at a time, 50 ms each.",
 	}, checkBurstBound, func() (float64, bool) {
-		rig := checkServer(t)
+		rig = checkServer(t)
 		rs = rig.burst(t, checkInvoice)
 		spans = rig.callSpans(rig.b.start)
 		return harness.Ms(harness.Wall(rs)), checkGaveUp(rs)
 	})
 	c.Timeline(spans)
 	checkReplies(c, checkInvoice, rs)
+	checkWork(c, rig, checkInvoice, rs)
 }
 
 func TestStock(t *testing.T) {
 	c := harness.Begin(t, "120 requests to /stock at once all finish in about one warehouse wait")
 	const slow = 125 * time.Millisecond // two and a half waits
 	var rs []harness.Result
+	var rig *checkRig
 	var spans []harness.Span
 	var poolPeak int
 	checkAtMost(c, harness.Quantity{
@@ -401,7 +462,7 @@ func TestStock(t *testing.T) {
 		Cause: "Either the wait holds one of the 40 pool slots (app.Sync, or c.RunInPool around the receive), so the requests wait in rounds of 40 and finish at about 50, 100 and 150 ms, " +
 			"or the receive runs on the loop without c.Await, so they wait one after another.",
 	}, 12, func() (float64, bool) {
-		rig := checkServer(t)
+		rig = checkServer(t)
 		rs = rig.burst(t, checkStock)
 		spans = rig.callSpans(rig.b.start)
 		poolPeak = rig.app.Stats().PoolPeak
@@ -422,12 +483,15 @@ func TestStock(t *testing.T) {
 	})
 	c.Timeline(spans)
 	checkReplies(c, checkStock, rs)
+	checkWork(c, rig, checkStock, rs)
+	checkAgain(t, c)
 	c.Note(fmt.Sprintf("The whole burst took %s; at most %d pool slots were in use at once (correct code: 0).", harness.Format(harness.Millis, harness.Ms(harness.Wall(rs))), poolPeak))
 }
 
 func TestCheckout(t *testing.T) {
 	c := harness.Begin(t, "120 requests to /checkout at once finish in about one wait plus three rounds of renders")
 	var rs []harness.Result
+	var rig *checkRig
 	var spans []harness.Span
 	checkAtMost(c, harness.Quantity{
 		What:  "120 requests to /checkout at once, total time",
@@ -435,13 +499,14 @@ func TestCheckout(t *testing.T) {
 		Want:  "the 120 stock waits overlap (50 ms), then the renders go through the 40 pool slots in three rounds (150 ms): about 200–250 ms",
 		Cause: "A blocking call runs on the loop (RenderInvoice outside c.RunInPool, or the receive outside c.Await), so the checkouts go one at a time.",
 	}, checkBurstBound, func() (float64, bool) {
-		rig := checkServer(t)
+		rig = checkServer(t)
 		rs = rig.burst(t, checkCheckout)
 		spans = rig.callSpans(rig.b.start)
 		return harness.Ms(harness.Wall(rs)), checkGaveUp(rs)
 	})
 	c.Timeline(spans)
 	checkReplies(c, checkCheckout, rs)
+	checkWork(c, rig, checkCheckout, rs)
 }
 
 func TestPoolLimit(t *testing.T) {
@@ -466,6 +531,8 @@ func TestPoolLimit(t *testing.T) {
 		Want:  fmt.Sprintf("the pool has %d slots, so at most %d renders run at once", checkPool, checkPool),
 		Cause: "The renders do not go through the pool, so nothing limits how many run at once.",
 	}, "max", checkPool, float64(b.renders.Peak()))
+	checkCalls(c, "RenderInvoice", b.renderCalls.Load(), checkAnswered(checkInvoice, rs[checkInvoice])+checkAnswered(checkCheckout, rs[checkCheckout]),
+		"110 requests to /invoice and 10 to /checkout (counting those answered right)")
 	s := rig.app.Stats()
 	c.Note(fmt.Sprintf("RenderInvoice was called %d times; the loop counted at most %d of its %d pool slots in use.", b.renderCalls.Load(), s.PoolPeak, s.PoolSize))
 }
@@ -486,5 +553,6 @@ func TestPoolPressure(t *testing.T) {
 		Want:  "an awaitable wait is awaited on the loop (c.Await), where any number can wait at once for free: 0 in a slot",
 		Cause: "The wait for the warehouse holds a pool slot: /stock or /checkout is a sync route (app.Sync), or c.RunInPool wraps the wait. Each waiting request then takes one of the 40 slots that blocking calls need.",
 	}, "max", 0, float64(b.stockInSlot.Load()))
-	c.Note(fmt.Sprintf("Stock was called %d times.", b.stockCalls.Load()))
+	checkCalls(c, "Stock", b.stockCalls.Load(), checkAnswered(checkStock, rs[checkStock])+checkAnswered(checkCheckout, rs[checkCheckout]),
+		"20 requests to /stock and 20 to /checkout (counting those answered right)")
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -32,11 +33,23 @@ type fake struct {
 	rec      *harness.Recorder
 	inFlight harness.Gauge
 	calls    atomic.Int64
+
+	// keep makes the fake remember every visit number it is handed. The
+	// hammer leaves it off: a lock here would space out the learner's
+	// updates and hide lost ones.
+	keep   bool
+	mu     sync.Mutex
+	handed []int // the visit number of every call, in call order (with keep)
 }
 
 func (f *fake) call(ctx context.Context, page string, n int) error {
 	defer f.inFlight.Enter()()
 	f.calls.Add(1)
+	if f.keep {
+		f.mu.Lock()
+		f.handed = append(f.handed, n)
+		f.mu.Unlock()
+	}
 	end := func(string) {}
 	if f.rec != nil {
 		end = f.rec.Start(fmt.Sprintf("call for visit %d", n))
@@ -63,6 +76,45 @@ func start(t *testing.T, f *fake) (*Service, string) {
 	t.Helper()
 	svc := New(t.Context(), f.call)
 	return svc, harness.Serve(t, svc) + "/visit?page=home"
+}
+
+// numbers returns the visit numbers the downstream was handed.
+func (f *fake) numbers() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.handed)
+}
+
+// unmatched counts the numbers in answers that the downstream was not
+// handed, matching each handed number at most once.
+func unmatched(answers, handed []int) int {
+	left := map[int]int{}
+	for _, n := range handed {
+		left[n]++
+	}
+	missing := 0
+	for _, n := range answers {
+		if left[n] == 0 {
+			missing++
+			continue
+		}
+		left[n]--
+	}
+	return missing
+}
+
+// checkHanded judges that every visit reported its own number: the number
+// it answered with is the one the downstream got.
+func checkHanded(c *harness.Check, f *fake, answers []int) {
+	handed := f.numbers()
+	if !c.Value(harness.Quantity{
+		What:  fmt.Sprintf("Visits whose number was not the one handed to the downstream (%d visits)", len(answers)),
+		Unit:  harness.Count,
+		Want:  "each visit reports its own number downstream, the one it answers with: the downstream gets every number the visits answer, once each",
+		Cause: "The downstream got other numbers than the visits answered: pass the visit's own number n, the one you answer with, to the downstream call (not a count read later, nor a constant).",
+	}, "max", 0, float64(unmatched(answers, handed))) {
+		c.Note(fmt.Sprintf("Visits answered: %s. The downstream was handed: %s.", summary(answers), summary(handed)))
+	}
 }
 
 // visitNumbers reads the visit number each response carries. bad holds the
@@ -129,7 +181,7 @@ func TestExactCounts(t *testing.T) {
 	// Part 1: visits at once over HTTP, with a slow call, the way a server
 	// really sees them.
 	const n = 10
-	f := &fake{delay: slow / 2}
+	f := &fake{delay: slow / 2, keep: true}
 	svc, url := start(t, f)
 	rs := harness.Fire(t.Context(), time.Now(), url, n, "visit")
 	c.Timeline(harness.Spans(rs))
@@ -155,6 +207,7 @@ func TestExactCounts(t *testing.T) {
 	if got := svc.Count("home"); got != n {
 		c.Fail(fmt.Sprintf("After %d visits, Count(%q) = %d, want %d.", n, "home", got, n))
 	}
+	checkHanded(c, f, ns)
 	if t.Failed() {
 		// Part 2 could only add a crash to a verdict that is already clear.
 		return
@@ -357,4 +410,70 @@ func TestDownstreamOverlap(t *testing.T) {
 	if failed := harness.Failed(rs); len(failed) > 0 {
 		c.Note(fmt.Sprintf("%d of %d visits were not answered within %d ms, when the check stopped waiting.", len(failed), n, limit.Milliseconds()))
 	}
+}
+
+// learnerGoroutines counts the goroutines, other than the caller, that
+// belong to the learner's code: started by a function of the learner's
+// package, or running one, in a file that is not a test file. Goroutines of
+// net/http or of the checks do not count, and neither do timers.
+func learnerGoroutines() int {
+	pkg := strings.TrimSuffix(runtime.FuncForPC(reflect.ValueOf(New).Pointer()).Name(), ".New")
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, false)
+	self, _, _ := strings.Cut(string(buf[:n]), "\n") // "goroutine 18 [running]:"
+	for {
+		n = runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		lines := strings.Split(strings.TrimSpace(g), "\n")
+		if len(lines) == 0 || lines[0] == self {
+			continue
+		}
+		for i := 1; i+1 < len(lines); i++ {
+			fn := strings.TrimPrefix(lines[i], "created by ")
+			file, _, _ := strings.Cut(strings.TrimSpace(lines[i+1]), ":")
+			if strings.HasPrefix(fn, pkg+".") && !strings.HasSuffix(file, "_test.go") {
+				count++
+				break
+			}
+		}
+	}
+	return count
+}
+
+// TestStops checks the promise New's doc comment makes: any goroutine the
+// service starts ends when New's ctx is done.
+func TestStops(t *testing.T) {
+	c := harness.Begin(t, "when New's context is done, every goroutine the service started ends")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	svc := New(ctx, (&fake{}).call)
+	// A few visits straight into ServeHTTP, so that goroutines started on
+	// the first visit exist too.
+	for i := range 3 {
+		rec := httptest.NewRecorder()
+		svc.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/visit?page=home", nil))
+		if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != strconv.Itoa(i+1) {
+			c.Fatal(fmt.Sprintf("Visit %d to a new service answered %d %q; it should answer 200 %q.", i+1, rec.Code, strings.TrimSpace(rec.Body.String()), strconv.Itoa(i+1)))
+		}
+	}
+	running := learnerGoroutines()
+	cancel()
+	// Services of earlier checks got contexts that are done by now too, so
+	// their goroutines must have ended as well (or end within the second).
+	left := running
+	harness.WaitUntil(time.Second, func() bool { left = learnerGoroutines(); return left == 0 })
+	c.Value(harness.Quantity{
+		What:  "Goroutines of your code still running 1 s after the contexts given to New were done",
+		Unit:  harness.Count,
+		Want:  "every goroutine the service starts ends when New's ctx is done, so none is left",
+		Cause: "A goroutine of the service (a hub, a worker) does not watch ctx: add a case <-ctx.Done(): return to its select, so that it ends with the context it was given.",
+	}, "max", 0, float64(left))
+	c.Note(fmt.Sprintf("While the service ran, %d goroutines of your code were running (correct code: none, or one hub).", running))
 }

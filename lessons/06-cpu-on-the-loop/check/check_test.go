@@ -3,12 +3,10 @@
 package recommend
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"hash/fnv"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"slices"
 	"strings"
@@ -42,7 +40,10 @@ type checkBackend struct {
 
 	scoring harness.Gauge // Score calls in progress
 	calls   atomic.Int64
-	outside atomic.Int64 // Score calls made outside a pool slot
+
+	doneMu  sync.Mutex
+	done    map[string]int // Score calls finished, per user
+	outside atomic.Int64   // Score calls made outside a pool slot
 }
 
 // checkScore is the model's answer: a fixed pseudo-random score per user
@@ -83,7 +84,7 @@ func (b *checkBackend) services() Services {
 		Candidates: checkCandidates,
 		Score: func(user, product string) float64 {
 			b.calls.Add(1)
-			if !checkInPoolSlot() {
+			if !loop.InPoolSlot() {
 				b.outside.Add(1)
 			}
 			defer b.scoring.Enter()()
@@ -95,6 +96,9 @@ func (b *checkBackend) services() Services {
 				harness.Spin(b.cpu.Iterations / checkProducts)
 				end("ok")
 			}
+			b.doneMu.Lock()
+			b.done[user]++
+			b.doneMu.Unlock()
 			return checkScore(user, product)
 		},
 	}
@@ -103,32 +107,11 @@ func (b *checkBackend) services() Services {
 // stop tells the backend that the check has stopped listening.
 func (b *checkBackend) stop() { b.once.Do(func() { close(b.quit) }) }
 
-// checkInPoolSlot reports whether the calling goroutine runs inside a pool
-// slot of a loop.App: in a sync handler, or in a function passed to
-// c.RunInPool. It looks for the loop's slot function on the goroutine's own
-// stack, which attributes every call exactly; checkDetector proves that it
-// works before a check relies on it.
-func checkInPoolSlot() bool {
-	buf := make([]byte, 32<<10)
-	buf = buf[:runtime.Stack(buf, false)]
-	return bytes.Contains(buf, []byte("/loop.(*App).inSlot("))
-}
-
-// checkDetector stops the check if checkInPoolSlot cannot tell a pool slot
+// checkDetector stops the check if loop.InPoolSlot cannot tell a pool slot
 // from the loop with this version of the loop package.
 func checkDetector(c *harness.Check) {
-	app := loop.New(loop.Options{PoolSize: 2})
-	report := func(*loop.Ctx) string { return fmt.Sprint(checkInPoolSlot()) }
-	app.Sync("/sync", report)
-	app.Async("/async", report)
-	app.Async("/await", func(lc *loop.Ctx) (s string) { lc.Await(func() { s = report(lc) }); return s })
-	app.Async("/pool", func(lc *loop.Ctx) (s string) { lc.RunInPool(func() { s = report(lc) }); return s })
-	for path, want := range map[string]string{"/sync": "true", "/async": "false", "/await": "false", "/pool": "true"} {
-		rec := httptest.NewRecorder()
-		app.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		if got := rec.Body.String(); got != want {
-			c.Fatal(fmt.Sprintf("The check cannot tell pool slots from the loop with this loop package (%s: got %q, want %q). This is a bug in the lesson's checks, not in your code.", path, got, want))
-		}
+	if err := loop.VerifyInPoolSlot(); err != nil {
+		c.Fatal(fmt.Sprintf("The check cannot tell pool slots from the loop with this loop package (%v). This is a bug in the lesson's checks, not in your code.", err))
 	}
 }
 
@@ -141,23 +124,56 @@ type checkRig struct {
 	app *loop.App
 	url string
 
-	mu      sync.Mutex
-	health  []time.Duration     // time inside the server, per finished /health request
-	inside  map[int64]time.Time // /health requests inside the server now, by arrival number
-	arrived int64               // /health requests that reached the server
+	mu       sync.Mutex
+	health   []time.Duration     // time inside the server, per finished /health request
+	inside   map[int64]time.Time // /health requests inside the server now, by arrival number
+	arrived  int64               // /health requests that reached the server
+	answered int                 // requests to /recommend whose answer went out
+	unscored int                 // of those, answered before 10 Score calls for their user had finished
+}
+
+// snapWriter calls snap once, when the handler starts to write its answer.
+type snapWriter struct {
+	http.ResponseWriter
+	once sync.Once
+	snap func()
+}
+
+func (w *snapWriter) WriteHeader(code int) {
+	w.once.Do(w.snap)
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *snapWriter) Write(b []byte) (int, error) {
+	w.once.Do(w.snap)
+	return w.ResponseWriter.Write(b)
 }
 
 // checkServer starts a checkRig that lives until the test ends.
 func checkServer(t *testing.T, cpu harness.CPUUnit) *checkRig {
 	start := time.Now()
-	b := &checkBackend{cpu: cpu, quit: make(chan struct{}), rec: harness.NewRecorder(start), start: start}
+	b := &checkBackend{cpu: cpu, quit: make(chan struct{}), rec: harness.NewRecorder(start), start: start, done: map[string]int{}}
 	r := &checkRig{b: b, app: loop.New(loop.Options{PoolSize: checkPool}), inside: map[int64]time.Time{}}
 	Register(r.app, b.services())
 	r.app.Async("/health", func(*loop.Ctx) string { return "ok" })
 	t.Cleanup(b.stop) // runs before the server closes (cleanups run last-in, first-out)
 	r.url = harness.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path != "/health" {
-			r.app.ServeHTTP(w, req)
+			// When the answer starts to go out, the user's scoring must be
+			// done: count the Score calls finished for this user by then.
+			user := req.URL.Query().Get("user")
+			sw := &snapWriter{ResponseWriter: w, snap: func() {
+				b.doneMu.Lock()
+				scored := b.done[user]
+				b.doneMu.Unlock()
+				r.mu.Lock()
+				r.answered++
+				if scored < checkProducts {
+					r.unscored++
+				}
+				r.mu.Unlock()
+			}}
+			r.app.ServeHTTP(sw, req)
 			return
 		}
 		r.mu.Lock()
@@ -250,6 +266,45 @@ func checkReplies(c *harness.Check, rs []harness.Result) int {
 	return right
 }
 
+// checkScored judges that the requests in rs, served by rigs, each scored
+// their own user: 10 Score calls for each right answer among rs, and every
+// answer sent only after 10 Score calls for its user had finished (each rig
+// serves each user once). Both are counts: a busy machine cannot change
+// them. what names the requests for the learner.
+func checkScored(c *harness.Check, rs []harness.Result, what string, rigs ...*checkRig) {
+	right := 0
+	for i, r := range rs {
+		if r.Err == nil && r.Status == http.StatusOK && r.Body == checkWant(checkUser(i%checkBusy)) {
+			right++
+		}
+	}
+	if right == 0 {
+		return // checkReplies has said why
+	}
+	var calls int64
+	var answered, unscored int
+	for _, rig := range rigs {
+		calls += rig.b.calls.Load()
+		rig.mu.Lock()
+		answered += rig.answered
+		unscored += rig.unscored
+		rig.mu.Unlock()
+	}
+	c.Value(harness.Quantity{
+		What: fmt.Sprintf("Score calls for %s (%d answered right)", what, right),
+		Unit: harness.Count,
+		Want: fmt.Sprintf("every request scores its user's %d products itself, so there are at least %d calls", checkProducts, right*checkProducts),
+		Cause: "Requests were answered without scoring: the answer was remembered from an earlier request (a cache or a package-level variable) or computed without Score. " +
+			"Every request must do its own work.",
+	}, "min", float64(right*checkProducts), float64(calls))
+	c.Value(harness.Quantity{
+		What:  fmt.Sprintf("Requests answered before their user's %d Score calls had finished (%s; %d answered)", checkProducts, what, answered),
+		Unit:  harness.Count,
+		Want:  "each request answers with the scores it computed, so its answer goes out after its scoring is done",
+		Cause: "A request was answered before its scoring was done: the answer was remembered from an earlier request, or the scoring runs after the answer (in a goroutine of its own).",
+	}, "max", 0, float64(unscored))
+}
+
 func TestResponsive(t *testing.T) {
 	c := harness.Begin(t, "/health answers within one unit of CPU work while six users get recommendations")
 	cpu := harness.CalibrateCPU(checkUnit)
@@ -258,6 +313,7 @@ func TestResponsive(t *testing.T) {
 	var spans []harness.Span
 	var probes, served, unanswered int
 	var rs []harness.Result
+	var rig *checkRig
 	c.AtMost(harness.Quantity{
 		What: fmt.Sprintf("/health, asked every 10 ms while %d requests to /recommend run, slowest time in the server", checkBusy),
 		Unit: harness.Millis,
@@ -270,7 +326,7 @@ func TestResponsive(t *testing.T) {
 		// a miss by up to 3× (150 ms) is measured again.
 		Beyond: 2,
 	}, bound, func() float64 {
-		rig := checkServer(t, cpu)
+		rig = checkServer(t, cpu)
 		t0 := time.Now()
 		done := make(chan []harness.Result, 1)
 		go func() { done <- rig.load(t, t0, checkBusy) }() // exits when the load has finished (checkGiveUp at most)
@@ -313,6 +369,7 @@ func TestResponsive(t *testing.T) {
 	})
 	c.Timeline(spans)
 	checkReplies(c, rs)
+	checkScored(c, rs, fmt.Sprintf("the %d requests to /recommend", checkBusy), rig)
 	c.Note(fmt.Sprintf("%d /health probes were sent during the load and %d reached the server; %d got no answer within 1 s (a probe still waiting in the server counts with the time it had waited). One unit of CPU work is %d spin iterations on this machine, calibrated to %s on one idle core (GOMAXPROCS %d).",
 		probes, served, unanswered, cpu.Iterations, harness.Format(harness.Millis, harness.Ms(checkUnit)), procs))
 }
@@ -333,6 +390,13 @@ func TestAnswers(t *testing.T) {
 		Want:  fmt.Sprintf("every user gets an answer within %v, and it is the three best-scored products", checkGiveUp),
 		Cause: "See the first message: a request got no answer or a wrong one.",
 	}, "min", n, float64(right))
+	// A second round on a fresh app, once the first has been answered: u1
+	// and u2 again. Code that remembers answers across requests (or across
+	// apps, in a package-level variable) answers them without scoring.
+	again := checkServer(t, cpu)
+	rs2 := again.load(t, time.Now(), 2)
+	checkReplies(c, rs2)
+	checkScored(c, append(slices.Clone(rs), rs2...), fmt.Sprintf("%d users, then u1 and u2 again", n), rig, again)
 	// Throughput is reported, not judged: on two cores the pool can be at
 	// most twice as fast as the loop, too little to judge reliably while
 	// other processes compete for the same cores.
@@ -361,6 +425,7 @@ func TestInPool(t *testing.T) {
 		Cause: "Score runs on the loop (directly, or between c.Sleep(0) calls, which still computes on the loop), or inside c.Await or a goroutine of your own. " +
 			"c.Await stands for await: in Python, awaiting a coroutine that computes runs the computation on the loop itself, and a goroutine of your own escapes the pool's limit.",
 	}, "max", 0, float64(b.outside.Load()))
+	checkScored(c, rs, fmt.Sprintf("the %d requests to /recommend", checkBusy), rig)
 	s := rig.app.Stats()
 	c.Note(fmt.Sprintf("Score was called %d times (%d requests × %d products); the most running at the same moment was %d, and the loop counted at most %d of its %d pool slots in use.",
 		b.calls.Load(), checkBusy, checkProducts, b.scoring.Peak(), s.PoolPeak, s.PoolSize))
