@@ -22,3 +22,20 @@ func TestProseWordsCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestProseLength holds every shipped lesson to the Writing standard's
+// length: at most MaxProseWords words of prose. Run with -v to see each
+// lesson's count: go test ./lessons -run TestProse -v
+func TestProseLength(t *testing.T) {
+	c, err := Load(Embedded(), "lessons")
+	if err != nil {
+		t.Fatalf("the shipped course does not load:\n%v", err)
+	}
+	for _, l := range c.Lessons {
+		n := ProseWords(l.Body)
+		t.Logf("%s: %d words of prose", l.ID, n)
+		if n > MaxProseWords {
+			t.Errorf("%s: %d words of prose, more than %d (the Writing standard aims at about 1,200; move method notes to docs/performance.md)", l.Path, n, MaxProseWords)
+		}
+	}
+}
