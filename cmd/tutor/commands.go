@@ -499,7 +499,7 @@ func doctorCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			}
 		}
 		if race, why := a.Runner.RaceSupported(ctx); race {
-			say(true, "the race detector works (lesson 05 uses it)")
+			say(true, "the race detector works (%s)", raceLessons(a.Course))
 		} else {
 			say(false, "the race detector does not work here (%s): install a C compiler (gcc) and set CGO_ENABLED=1; lessons still run, judging races by their effects", why)
 		}
@@ -563,4 +563,22 @@ func loadAvg() (float64, error) {
 	var l float64
 	_, err = fmt.Sscanf(string(b), "%f", &l)
 	return l, err
+}
+
+// raceLessons names the lessons whose checks run with the race detector,
+// for doctor's report: "lessons 01, 05 use it".
+func raceLessons(c *lessons.Course) string {
+	var ns []string
+	for _, l := range c.Lessons {
+		if l.Race {
+			ns = append(ns, l.Number)
+		}
+	}
+	switch len(ns) {
+	case 0:
+		return "no lesson uses it yet"
+	case 1:
+		return "lesson " + ns[0] + " uses it"
+	}
+	return "lessons " + strings.Join(ns, ", ") + " use it"
 }
