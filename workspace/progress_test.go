@@ -210,3 +210,30 @@ func TestStatusNames(t *testing.T) {
 		t.Errorf("written back as %s, want status in-progress", b)
 	}
 }
+
+// TestNoWorkspaceInsideAnother: a directory inside a workspace is found as
+// that workspace, and opening a workspace inside it is refused.
+func TestNoWorkspaceInsideAnother(t *testing.T) {
+	outer := &Workspace{Root: t.TempDir()}
+	if err := os.MkdirAll(filepath.Join(outer.Root, StateDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(outer.Root, "go.mod"), GoMod(), 0o644)
+	sub := filepath.Join(outer.Root, "02-event-loop")
+	os.MkdirAll(sub, 0o755)
+	if got := Enclosing(sub); got != outer.Root {
+		t.Errorf("Enclosing(%s) = %q, want %s", sub, got, outer.Root)
+	}
+	if got := Enclosing(outer.Root); got != outer.Root {
+		t.Errorf("Enclosing(the root) = %q, want itself", got)
+	}
+	if _, err := Open(filepath.Join(outer.Root, DefaultDir)); !errors.Is(err, ErrNested) {
+		t.Errorf("Open inside a workspace: %v, want ErrNested", err)
+	}
+	if _, err := Open(outer.Root); err != nil {
+		t.Errorf("Open the workspace itself: %v", err)
+	}
+	if got := Enclosing(t.TempDir()); got != "" {
+		t.Errorf("Enclosing(a plain directory) = %q, want none", got)
+	}
+}

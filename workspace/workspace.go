@@ -39,13 +39,44 @@ type Workspace struct {
 	Root string // absolute
 }
 
-// Open returns the workspace at dir (it need not exist yet).
+// Open returns the workspace at dir (it need not exist yet). A directory
+// inside another workspace is refused with an error matching ErrNested:
+// no command may make a workspace inside a workspace.
 func Open(dir string) (*Workspace, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", dir, err)
 	}
+	if outer := Enclosing(filepath.Dir(abs)); outer != "" {
+		return nil, fmt.Errorf("%w: %s is inside the workspace %s; use that one (run the tutor in it, or pass --workspace %s)", ErrNested, abs, outer, outer)
+	}
 	return &Workspace{Root: abs}, nil
+}
+
+// ErrNested is returned by Open for a directory inside another workspace.
+var ErrNested = errors.New("a workspace cannot be inside another")
+
+// Enclosing returns the root of the workspace that holds dir: dir itself
+// or the nearest directory above it with both .tutor/ and go.mod. It
+// returns "" if there is none.
+func Enclosing(dir string) string {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for {
+		fi, err := os.Stat(filepath.Join(d, StateDir))
+		if err == nil && fi.IsDir() {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				return d
+			}
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return ""
+		}
+		d = parent
+	}
 }
 
 // Exists reports whether the workspace has been created.

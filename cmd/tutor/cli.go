@@ -146,7 +146,7 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 	}
 	fs := flag.NewFlagSet("tutor "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&e.workspace, "workspace", "", "the workspace directory (default ./"+workspace.DefaultDir+", or $TUTOR_WORKSPACE)")
+	fs.StringVar(&e.workspace, "workspace", "", "the workspace directory (default: the workspace you are in, else ./"+workspace.DefaultDir+"; or $TUTOR_WORKSPACE)")
 	runCmd := cmd.flags(fs)
 	pos, err := parseInterleaved(fs, rest)
 	if errors.Is(err, flag.ErrHelp) {
@@ -222,7 +222,7 @@ func commandHelp(e *env, name string) error {
 			continue
 		}
 		fs := flag.NewFlagSet("tutor "+c.name, flag.ContinueOnError)
-		fs.String("workspace", "", "the workspace directory (default ./"+workspace.DefaultDir+", or $TUTOR_WORKSPACE)")
+		fs.String("workspace", "", "the workspace directory (default: the workspace you are in, else ./"+workspace.DefaultDir+"; or $TUTOR_WORKSPACE)")
 		c.flags(fs)
 		fmt.Fprintf(e.stdout, "Usage: tutor %s [flags] %s\n\n%s.\n\nFlags:\n", c.name, c.args, c.summary)
 		fs.SetOutput(e.stdout)
@@ -248,13 +248,17 @@ func (e *env) load() (*lessons.Course, error) {
 	return c, nil
 }
 
-// workspaceDir resolves --workspace, TUTOR_WORKSPACE and the default.
+// workspaceDir resolves --workspace, TUTOR_WORKSPACE, the workspace the
+// current directory is in, and the default.
 func (e *env) workspaceDir() string {
 	if e.workspace != "" {
 		return e.workspace
 	}
 	if d := e.getenv("TUTOR_WORKSPACE"); d != "" {
 		return d
+	}
+	if root := workspace.Enclosing("."); root != "" {
+		return root
 	}
 	return workspace.DefaultDir
 }
@@ -282,6 +286,9 @@ func (e *env) open(mustExist bool) (*app.App, error) {
 		return nil, err
 	}
 	ws, err := workspace.Open(e.workspaceDir())
+	if errors.Is(err, workspace.ErrNested) {
+		return nil, usageErr("%v", err)
+	}
 	if err != nil {
 		return nil, err
 	}
