@@ -211,7 +211,7 @@ Commands:
 	}
 	fmt.Fprint(w, `
 With no command, tutor serves the course on http://127.0.0.1:7070 and checks every save.
-Every command takes --workspace DIR (default ./tutor-workspace, or $TUTOR_WORKSPACE).
+Every command takes --workspace DIR (default: the workspace you are in, else ./tutor-workspace; or $TUTOR_WORKSPACE).
 A lesson ID can be written 02 or 02-event-loop. "tutor help COMMAND" shows a command's flags.
 `)
 }

@@ -426,3 +426,38 @@ func TestGoAtLeast(t *testing.T) {
 		}
 	}
 }
+
+// TestInsideWorkspace: run from inside a workspace (its root or a lesson
+// directory), a command uses that workspace, as --workspace would, and
+// creates no workspace inside it.
+func TestInsideWorkspace(t *testing.T) {
+	ws := filepath.Join(t.TempDir(), "ws")
+	if _, _, code := tutor(t, ws, "init", "--no-warm"); code != 0 {
+		t.Fatal("init failed")
+	}
+	want, _, code := tutor(t, ws, "list", "--json", "--workspace", ws)
+	if code != 0 {
+		t.Fatalf("list --workspace: exit %d", code)
+	}
+	for _, dir := range []string{ws, filepath.Join(ws, "02-event-loop")} {
+		cmd := exec.Command(tutorBin, "list", "--json")
+		cmd.Dir = dir
+		var env []string
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "TUTOR_WORKSPACE=") {
+				env = append(env, kv)
+			}
+		}
+		cmd.Env = env
+		got, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("tutor list in %s: %v", dir, err)
+		}
+		if string(got) != want {
+			t.Errorf("tutor list in %s =\n%s\nwant the same as with --workspace:\n%s", dir, got, want)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "tutor-workspace")); err == nil {
+			t.Errorf("a workspace was created inside the workspace, at %s", filepath.Join(dir, "tutor-workspace"))
+		}
+	}
+}
