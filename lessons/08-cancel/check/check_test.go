@@ -22,18 +22,18 @@ import (
 
 // The contract the checks hold New to.
 const (
-	checkUnit     = 50 * time.Millisecond  // one unit of CPU work, alone on one core
-	checkDaysUnit = 20                     // Day calls per unit: one Day call is 2.5 ms of CPU
-	checkBudget   = 150 * time.Millisecond // the budget where the checks let it run out: 3 units
-	checkRoomy    = 10 * time.Second       // the budget where the checks want the whole report
-	checkLong     = 400                    // days of a report too long for checkBudget: 20 units of CPU
-	checkLeaveAt  = checkDaysUnit          // the client leaves once this many days are done
-	checkSlowConv = time.Second            // Convert's delay where the budget must run out during it
-	checkQuick    = 10 * time.Millisecond  // Convert's delay otherwise
-	checkLate     = time.Second            // a client gives up this long after the budget ran out
-	checkWatch    = 2 * time.Second        // the longest the checks watch work that should have stopped
-	checkSettle   = 500 * time.Millisecond // how long goroutines get to end after the answer
-	checkGiveUp   = 5 * time.Second        // a request that should complete gives up after this
+	checkUnit     = 50 * time.Millisecond   // one unit of CPU work, alone on one core
+	checkDaysUnit = 20                      // Day calls per unit: one Day call is 2.5 ms of CPU
+	checkBudget   = 150 * time.Millisecond  // the budget where the checks let it run out: 3 units
+	checkRoomy    = 10 * time.Second        // the budget where the checks want the whole report
+	checkLong     = 400                     // days of a report too long for checkBudget: 20 units of CPU
+	checkLeaveAt  = checkDaysUnit           // the client leaves once this many days are done
+	checkSlowConv = 1500 * time.Millisecond // Convert's delay where the budget must run out during it
+	checkQuick    = 10 * time.Millisecond   // Convert's delay otherwise
+	checkLate     = 1500 * time.Millisecond // a client gives up this long after the budget ran out
+	checkWatch    = 2 * time.Second         // the longest the checks watch work that should have stopped
+	checkSettle   = 500 * time.Millisecond  // how long goroutines get to end after the answer
+	checkGiveUp   = 5 * time.Second         // a request that should complete gives up after this
 )
 
 // checkStopBound is how many Day calls may start after a request's
@@ -530,6 +530,12 @@ func TestStatus(t *testing.T) {
 		Want: "code that stops at the deadline answers within a few ms of it",
 		Cause: "The handler keeps computing, or keeps waiting for Convert, after the budget has run out: the loop does not look at the context that carries the budget, " +
 			"or Convert gets a context without it (context.Background(), or a fresh full timeout).",
+		// Correct code answers within a few ms, but a test process starved
+		// of CPU for a moment (seen: 400 ms at load average 23) can push one
+		// sample far past the bound; wrong code is late by the rest of the
+		// report or of the Convert call, 625 ms and more. A miss below
+		// 750 ms is measured again and judged on the median.
+		Beyond: 4,
 	}, harness.Ms(3*checkUnit), func() float64 {
 		if rig != nil {
 			rig.b.stop()
@@ -581,7 +587,7 @@ func TestStatus(t *testing.T) {
 func TestDownstreamDeadline(t *testing.T) {
 	c := harness.Begin(t, "Convert gets the request's context, with what is left of its budget")
 	cpu := harness.CalibrateCPU(checkUnit)
-	const days = 4 * checkDaysUnit
+	const days = 3 * checkDaysUnit
 	budget := checkRoomy
 	var (
 		rig             *checkRig
@@ -632,7 +638,7 @@ func TestDownstreamDeadline(t *testing.T) {
 		What: "Convert calls whose context has no deadline",
 		Unit: harness.Count,
 		Want: fmt.Sprintf("the context Convert gets carries the request's deadline: arrival + the budget of %v", budget),
-		Cause: "Convert got r.Context() itself, which ends when the client leaves but has no deadline. " +
+		Cause: "Convert got a context without the budget: r.Context() itself, which ends when the client leaves but has no deadline, or context.WithoutCancel, which drops both. " +
 			"Make one context with context.WithTimeout(r.Context(), budget) at the start of the handler and pass that same one to the loop and to Convert.",
 	}, "max", 0, float64(noDeadline)) {
 		return
@@ -644,7 +650,11 @@ func TestDownstreamDeadline(t *testing.T) {
 		Want: "Convert gets what is left of the request's budget: its deadline is the request's own, a fraction of a millisecond after arrival + budget",
 		Cause: "Convert got a fresh full timeout (context.WithTimeout(..., budget) made just before the call), so its deadline moved later by the time the computing took. " +
 			"Pass the context that already carries the request's deadline.",
-	}, harness.Ms(checkUnit), func() float64 {
+		// Correct code measures well under 1 ms; a fresh timeout is late by
+		// the computing, 150 ms or more. A stall of a starved test process
+		// between arrival and the handler's first line is measured again.
+		Beyond: 3,
+	}, harness.Ms(checkUnit*4/5), func() float64 {
 		if !first {
 			run()
 			if len(calls) == 0 || !calls[0].hasDeadline {
