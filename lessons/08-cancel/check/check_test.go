@@ -37,9 +37,12 @@ const (
 )
 
 // checkStopBound is how many Day calls may start after a request's
-// context ended: one unit of work, or two per core where many cores could
-// each have one call in flight.
-func checkStopBound() int { return max(checkDaysUnit, 2*runtime.GOMAXPROCS(0)) }
+// context ended: half a unit of work, or two per core where many cores
+// could each have one call in flight. Code that looks before every call
+// starts at most one per goroutine; code that does not look keeps going,
+// and the checks watch it until it has started five times the bound (on a
+// starved machine, at load average 43, 44 calls in 2 s).
+func checkStopBound() int { return max(checkDaysUnit/2, 2*runtime.GOMAXPROCS(0)) }
 
 // checkReqKey marks the contexts of the requests the rig serves, so
 // Convert can tell a context derived from the request's from a fresh one.
@@ -420,7 +423,7 @@ func TestAnswers(t *testing.T) {
 }
 
 func TestStopsWhenClientLeaves(t *testing.T) {
-	c := harness.Begin(t, "When the client leaves, the computing stops within one unit of work")
+	c := harness.Begin(t, "When the client leaves, the computing stops before the next Day call")
 	cpu := harness.CalibrateCPU(checkUnit)
 	bound := checkStopBound()
 	old := checkOldGoroutines()
@@ -454,7 +457,7 @@ func TestStopsWhenClientLeaves(t *testing.T) {
 	c.Value(harness.Quantity{
 		What: fmt.Sprintf("Day calls started after the client left (the report is %d days; the client left after %d)", checkLong, left.Load()),
 		Unit: harness.Count,
-		Want: fmt.Sprintf("when the request's context ends, the loop stops before its next Day call: a call already running may finish, so at most %d (one unit of work)", bound),
+		Want: fmt.Sprintf("when the request's context ends, the loop stops before its next Day call: a call already running may finish, so at most %d (half a unit of work)", bound),
 		Cause: "The loop never looks at the request's context, or looks only before it starts. Check ctx.Err() (or select on ctx.Done()) before every Day call, " +
 			"with ctx derived from r.Context(): a context made from context.Background(), or http.TimeoutHandler's alone, does not end when the client leaves.",
 	}, "max", float64(bound), float64(after))
@@ -478,7 +481,7 @@ func checkOutcome(r harness.Result) string {
 }
 
 func TestStopsAtDeadline(t *testing.T) {
-	c := harness.Begin(t, "When the budget runs out, the computing stops within one unit of work")
+	c := harness.Begin(t, "When the budget runs out, the computing stops before the next Day call")
 	cpu := harness.CalibrateCPU(checkUnit)
 	bound := checkStopBound()
 	old := checkOldGoroutines()
@@ -493,7 +496,7 @@ func TestStopsAtDeadline(t *testing.T) {
 	c.Value(harness.Quantity{
 		What: fmt.Sprintf("Day calls started after the budget of %v ran out (the report is %d days, %d units of CPU work)", checkBudget, checkLong, checkLong/checkDaysUnit),
 		Unit: harness.Count,
-		Want: fmt.Sprintf("a context with the budget (context.WithTimeout(r.Context(), budget)) ends at the deadline, and the loop stops before its next Day call: at most %d (one unit of work)", bound),
+		Want: fmt.Sprintf("a context with the budget (context.WithTimeout(r.Context(), budget)) ends at the deadline, and the loop stops before its next Day call: at most %d (half a unit of work)", bound),
 		Cause: "The loop does not look at a context that carries the budget, or looks only before it starts. " +
 			"http.TimeoutHandler alone answers 503 at the deadline but leaves the handler computing: it cannot stop a goroutine, only the code that calls Day can.",
 	}, "max", float64(bound), float64(after))
@@ -587,7 +590,7 @@ func TestStatus(t *testing.T) {
 func TestDownstreamDeadline(t *testing.T) {
 	c := harness.Begin(t, "Convert gets the request's context, with what is left of its budget")
 	cpu := harness.CalibrateCPU(checkUnit)
-	const days = 3 * checkDaysUnit
+	const days = 2 * checkDaysUnit
 	budget := checkRoomy
 	var (
 		rig             *checkRig
@@ -651,10 +654,11 @@ func TestDownstreamDeadline(t *testing.T) {
 		Cause: "Convert got a fresh full timeout (context.WithTimeout(..., budget) made just before the call), so its deadline moved later by the time the computing took. " +
 			"Pass the context that already carries the request's deadline.",
 		// Correct code measures well under 1 ms; a fresh timeout is late by
-		// the computing, 150 ms or more. A stall of a starved test process
-		// between arrival and the handler's first line is measured again.
+		// the computing, 100 ms or more (two units; more on a busy machine).
+		// A stall of a starved test process between arrival and the
+		// handler's first line is measured again.
 		Beyond: 3,
-	}, harness.Ms(checkUnit*4/5), func() float64 {
+	}, 30, func() float64 {
 		if !first {
 			run()
 			if len(calls) == 0 || !calls[0].hasDeadline {
