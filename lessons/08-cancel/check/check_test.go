@@ -561,7 +561,10 @@ func TestStatus(t *testing.T) {
 	c.Timeline(rig.spans(rs, qs...))
 	right := 0
 	for i, r := range rs {
-		if r.Err == nil && r.Status == http.StatusServiceUnavailable {
+		took := r.End - r.Start
+		// A 503 counts only at the deadline: one sent well before it gave
+		// up on work that had time left.
+		if r.Err == nil && r.Status == http.StatusServiceUnavailable && took >= checkBudget*9/10 {
 			right++
 			continue
 		}
@@ -569,9 +572,9 @@ func TestStatus(t *testing.T) {
 		if i == 1 {
 			where = "during the Convert call"
 		}
-		if took := r.End - r.Start; r.Err == nil && took < checkBudget {
-			c.Fail(fmt.Sprintf("The %d-day report got %s after %.0f ms, before its budget of %v had run out. This report cannot be finished within that budget, so the right answer is 503 Service Unavailable at the deadline; "+
-				"the handler answered without doing the work (the Answers check counts the Day calls).", qs[i].days, checkOutcome(r), harness.Ms(took), checkBudget))
+		if r.Err == nil && took < checkBudget*9/10 {
+			c.Fail(fmt.Sprintf("The %d-day report got %s after %.0f ms, before its budget of %v had run out. It cannot be finished within that budget, but the handler must work on it until the deadline and then answer 503 Service Unavailable; "+
+				"it answered without doing the work (the Answers check counts the Day calls).", qs[i].days, checkOutcome(r), harness.Ms(took), checkBudget))
 			continue
 		}
 		c.Fail(fmt.Sprintf("The %d-day report whose budget of %v ran out %s got %s after %.0f ms; it should get 503 Service Unavailable. "+
@@ -581,7 +584,7 @@ func TestStatus(t *testing.T) {
 	c.Value(harness.Quantity{
 		What:  "requests answered 503 when their budget ran out (one while it computed, one during the Convert call)",
 		Unit:  harness.Count,
-		Want:  "both get 503 Service Unavailable",
+		Want:  "both get 503 Service Unavailable, at the deadline and not before",
 		Cause: "See the first message.",
 	}, "min", 2, float64(right))
 	c.Note(fmt.Sprintf("After the budget ran out, the long report was answered %s later and the one waiting for Convert %s later.", lates[0], lates[1]))
