@@ -27,11 +27,12 @@ const (
 	checkBudget   = 150 * time.Millisecond  // the budget where the checks let it run out: 3 units
 	checkRoomy    = 10 * time.Second        // the budget where the checks want the whole report
 	checkLong     = 400                     // days of a report too long for checkBudget: 20 units of CPU
+	checkLonger   = 800                     // days of a report that outlasts a client waiting checkBudget+checkLate
 	checkLeaveAt  = checkDaysUnit           // the client leaves once this many days are done
 	checkSlowConv = 1500 * time.Millisecond // Convert's delay where the budget must run out during it
 	checkQuick    = 10 * time.Millisecond   // Convert's delay otherwise
 	checkLate     = 1500 * time.Millisecond // a client gives up this long after the budget ran out
-	checkWatch    = 2 * time.Second         // the longest the checks watch work that should have stopped
+	checkWatch    = 3 * time.Second         // the longest the checks watch work that should have stopped
 	checkSettle   = 500 * time.Millisecond  // how long goroutines get to end after the answer
 	checkGiveUp   = 5 * time.Second         // a request that should complete gives up after this
 )
@@ -512,7 +513,7 @@ func TestStopsAtDeadline(t *testing.T) {
 // short one whose Convert call is too slow for it, and returns their
 // results and requests.
 func checkOverBudget(t *testing.T, rig *checkRig) ([]harness.Result, []*checkReq) {
-	long := rig.b.expect(fmt.Sprintf("long%d", time.Now().UnixNano()), checkLong, checkBudget)
+	long := rig.b.expect(fmt.Sprintf("long%d", time.Now().UnixNano()), checkLonger, checkBudget)
 	slow := rig.b.expect(fmt.Sprintf("slow%d", time.Now().UnixNano()), 4, checkBudget)
 	qs := []*checkReq{long, slow}
 	rs := make([]harness.Result, len(qs))
@@ -525,25 +526,26 @@ func checkOverBudget(t *testing.T, rig *checkRig) ([]harness.Result, []*checkReq
 }
 
 func TestStatus(t *testing.T) {
-	c := harness.Begin(t, "When the budget runs out, the answer is 503 Service Unavailable, at once")
+	c := harness.Begin(t, "When the budget runs out, the answer is 503 Service Unavailable, soon after the deadline")
 	cpu := harness.CalibrateCPU(checkUnit)
 	var rs []harness.Result
 	var qs []*checkReq
 	var rig *checkRig
 	var lates []string
 	c.AtMost(harness.Quantity{
-		What: fmt.Sprintf("time from the budget running out (%v) to the answer, the later of two requests (a %d-day report; a %d-day report whose Convert call takes %v)", checkBudget, checkLong, 4, checkSlowConv),
+		What: fmt.Sprintf("time from the budget running out (%v) to the answer, the later of two requests (a %d-day report; a %d-day report whose Convert call takes %v)", checkBudget, checkLonger, 4, checkSlowConv),
 		Unit: harness.Millis,
 		Want: "code that stops at the deadline answers within a few ms of it",
 		Cause: "The handler keeps computing, or keeps waiting for Convert, after the budget has run out: the loop does not look at the context that carries the budget, " +
 			"or Convert gets a context without it (context.Background(), or a fresh full timeout).",
-		// Correct code answers within a few ms, but a test process starved
-		// of CPU for a moment (seen: 400 ms at load average 23) can push one
-		// sample far past the bound; wrong code is late by the rest of the
-		// report or of the Convert call, 625 ms and more. A miss below
-		// 750 ms is measured again and judged on the median.
-		Beyond: 4,
-	}, harness.Ms(3*checkUnit), func() float64 {
+		// Correct code answers within a few ms of the deadline; at load
+		// average 45–50 on 2 cores medians of 14–98 ms were seen, and once
+		// 158 ms with the days split over both cores. Wrong code is late by
+		// the rest of the Convert call (1.35 s) or of the report (1.85 s of
+		// CPU; the client gives up after 1.5 s, counted as 1.5 s). A miss
+		// below 1.2 s is measured again and judged on the median.
+		Beyond: 3,
+	}, harness.Ms(2*checkBudget), func() float64 {
 		if rig != nil {
 			rig.b.stop()
 		}
@@ -696,7 +698,7 @@ func TestNothingLeft(t *testing.T) {
 	rig.b.stop()
 	c.Timeline(rig.spans(rs, qs...))
 	if !c.Value(harness.Quantity{
-		What: fmt.Sprintf("goroutines running your code %.0f ms after the answers (two requests whose budget of %v ran out: one while computing, one during Convert)", harness.Ms(waited), checkBudget),
+		What: fmt.Sprintf("goroutines running your code %.0f ms after the answers (two requests whose budget of %v ran out: a %d-day report while computing, a 4-day one during Convert)", harness.Ms(waited), checkBudget, checkLonger),
 		Unit: harness.Count,
 		Want: fmt.Sprintf("every goroutine the handler starts ends soon after the request's context does: 0 left after %v", checkSettle),
 		Cause: "A goroutine outlives its request: it computes without looking at the context, or it is blocked for ever sending its result on an unbuffered channel that nobody reads " +
