@@ -328,7 +328,20 @@ func TestSpansMatchServer(t *testing.T) {
 		// is measured again (Beyond), 3 or more passes at once (Band).
 		Band:   0.5,
 		Beyond: 3,
-	}, float64(n/2-3), sampler(t, c, how, first, func(r run) float64 { _, early := beforeSlow(r); return float64(early) }))
+	}, float64(n/2-3), sampler(t, c, how, first, func(r run) float64 {
+		// A machine that stalls the server makes its quick requests slow
+		// too, and then no span can end before the first slow answer. That
+		// sample says nothing about Fire: run the experiment again (at most
+		// twice). The server's own count decides, so Fire cannot cause it.
+		for range 2 {
+			if q, _ := beforeSlow(r); q >= 3 {
+				break
+			}
+			r = experiment(t, c, how)
+		}
+		_, early := beforeSlow(r)
+		return float64(early)
+	}))
 	c.AtMost(harness.Quantity{
 		What: "Typical gap between your spans and the server's (median over the requests; starts compared with starts, ends with ends)",
 		Unit: harness.Millis,
