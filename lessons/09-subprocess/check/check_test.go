@@ -33,7 +33,8 @@ const (
 	checkMargin    = 300 * time.Millisecond // allowed beyond the limit to start and kill the job
 	checkSlowRun   = 3 * time.Second        // how long the slow job and its helper would run
 	checkGrace     = 250 * time.Millisecond // how long after the answer the job's processes may take to be gone
-	checkFastLimit = time.Second            // the fast job's limit, far above what it needs
+	checkGoneLimit = 500 * time.Millisecond // the limit in Gone: room for the helper to start on a busy machine
+	checkFastLimit = 3 * time.Second        // the fast job's limit, far above what it needs
 	checkRequests  = 3                      // requests for the fast job, sent at once
 	checkLines     = 4096                   // lines of the fast job's output (256 KiB)
 	checkGiveUp    = 8 * time.Second        // the client's limit for one answer
@@ -442,11 +443,33 @@ type checkSlowResult struct {
 	spans     []harness.Span
 }
 
-func checkSlowRequest(t *testing.T) checkSlowResult {
+// checkSlowRequest measures one request for the slow job with the given
+// limit. A sample in which the job had not yet started its helper when the
+// limit passed (a machine so busy that starting two processes took longer
+// than the limit) cannot show the helper's effect, so it is taken again,
+// up to three times in all.
+func checkSlowRequest(t *testing.T, limit time.Duration) checkSlowResult {
+	var r checkSlowResult
+	for range 3 {
+		r = checkSlowSample(t, limit)
+		helpers := 0
+		for _, p := range r.procs {
+			if p.role == checkHelper {
+				helpers++
+			}
+		}
+		if helpers > 0 {
+			break
+		}
+	}
+	return r
+}
+
+func checkSlowSample(t *testing.T, limit time.Duration) checkSlowResult {
 	t0 := time.Now()
 	lab := checkNewLab(t, t0)
 	defer lab.close()
-	a := checkServe(t, t0, lab.job(checkSlow, checkLimit), 1)[0]
+	a := checkServe(t, t0, lab.job(checkSlow, limit), 1)[0]
 	harness.WaitUntil(checkGrace, func() bool {
 		for _, p := range lab.processes() {
 			if p.gone.IsZero() {
@@ -494,7 +517,7 @@ func TestDeadline(t *testing.T) {
 		Band:   0.5,
 		Beyond: 1,
 	}, harness.Ms(checkLimit+checkMargin), func() float64 {
-		last = checkSlowRequest(t)
+		last = checkSlowRequest(t, checkLimit)
 		return harness.Ms(last.answer.inServer)
 	})
 	c.Timeline(last.spans)
@@ -505,16 +528,14 @@ func TestDeadline(t *testing.T) {
 			jobs++
 		}
 	}
-	if jobs != 1 {
-		c.Fail(fmt.Sprintf("One request started the job %d times; it should run the job once per request.", jobs))
-	}
+	c.Note(fmt.Sprintf("The job reported %d process(es) of its own before the answer (Runs judges that every request runs the job).", jobs))
 	c.Note(fmt.Sprintf("Time in the server, from the request reaching the handler to the handler returning; the client saw %s.",
 		harness.Format(harness.Millis, harness.Ms(last.answer.End-last.answer.Start))))
 }
 
 func TestGone(t *testing.T) {
 	c := harness.Begin(t, "When the limit passes, the job and every process it started are gone")
-	r := checkSlowRequest(t)
+	r := checkSlowRequest(t, checkGoneLimit)
 	c.Timeline(r.spans)
 	var jobs, helpers, jobLeft, helpersLeft int
 	for _, p := range r.procs {
@@ -543,7 +564,7 @@ func TestGone(t *testing.T) {
 			"SIGTERM is ignored by this job, and WaitDelay only stops waiting for the pipe. Start the job in a process group of its own (SysProcAttr Setpgid) and kill the group (a negative pid) with SIGKILL."
 	}
 	c.Value(harness.Quantity{
-		What:  fmt.Sprintf("processes of the timed-out job still running %v after the answer (the job and the helper it started: %d and %d)", checkGrace, jobs, helpers),
+		What:  fmt.Sprintf("processes of the timed-out job still running %v after the answer (limit %v; the job and the helper it started: %d and %d)", checkGrace, checkGoneLimit, jobs, helpers),
 		Unit:  harness.Count,
 		Want:  "kill the job's whole process group with SIGKILL when the limit passes: 0 left",
 		Cause: cause,
@@ -570,7 +591,7 @@ func checkFastRequests(t *testing.T) ([]checkAnswer, []checkProc, []harness.Span
 	as := checkServe(t, t0, lab.job(checkFast, checkFastLimit), checkRequests)
 	// A job reports before it prints, but its report may be read a moment
 	// after the answer arrives.
-	harness.WaitUntil(200*time.Millisecond, func() bool { return lab.count(checkFast) >= checkRequests })
+	harness.WaitUntil(time.Second, func() bool { return lab.count(checkFast) >= checkRequests })
 	time.Sleep(20 * time.Millisecond) // room for a report beyond the expected ones
 	var spans []harness.Span
 	for _, a := range as {
