@@ -511,11 +511,12 @@ func TestDeadline(t *testing.T) {
 		Want: fmt.Sprintf("a handler that kills the job's process group when the limit passes answers %v after the request arrives, plus a few ms", checkLimit),
 		Cause: "The handler waited past the limit: for the job to finish (no limit), or for the job's output pipe to close, which a process the job started still holds open. " +
 			"exec.CommandContext kills only the child, and Output reads until every process holding the pipe has gone.",
-		// Correct code answers about 10 ms after the limit, wrong code
-		// after the job's full 3 s; a sample between 333 and 1000 ms is
-		// measured again.
+		// Correct code answers a few ms after the limit, wrong code after
+		// the job's full 3 s. A stalled busy machine once held a correct
+		// sample to 1.10 s (load 25), so a sample between 333 and 1500 ms
+		// is measured again and the median judged.
 		Band:   0.5,
-		Beyond: 1,
+		Beyond: 2,
 	}, harness.Ms(checkLimit+checkMargin), func() float64 {
 		last = checkSlowRequest(t, checkLimit)
 		return harness.Ms(last.answer.inServer)
