@@ -8,7 +8,6 @@ import (
 	"io"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/gotutor/tutor/internal/app"
@@ -194,8 +193,7 @@ func flagErr(err error) string {
 
 func flagNames(fs *flag.FlagSet) string {
 	var names []string
-	fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
-	sort.Strings(names)
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) }) // VisitAll goes in lexical order
 	return strings.Join(names, ", ")
 }
 
