@@ -58,7 +58,7 @@
             {name: 'this machine (' + fmtDur(u) + ' wait): async', cls: 's-a', pts: rows.map(function (r) { return [r.concurrency, r.async_ns / u]; })},
             {name: 'this machine (' + fmtDur(u) + ' wait): sync', cls: 's-b', pts: rows.map(function (r) { return [r.concurrency, r.sync_ns / u]; })}
           ],
-          xMin: 0, yMin: 0
+          xMin: 0, yMin: 0, xTicks: rows.length ? rows.map(function (r) { return r.concurrency; }) : seed.map(function (r) { return r.concurrency; })
         };
       }
     },
@@ -97,7 +97,7 @@
             s(st.knobs.blocking + ' × blocking async', 's-c', function (r) { return r.blocking_ns; }),
             s('/ping during the blocking burst', 's-d', function (r) { return r.ping_ns; })
           ],
-          xMin: 0, yMin: 0
+          xMin: 0, yMin: 0, xTicks: rows.map(function (r) { return r.workers; })
         };
       }
     },
@@ -174,7 +174,7 @@
   function niceMax(v) {
     if (!(v > 0)) { return 1; }
     var p = Math.pow(10, Math.floor(Math.log10(v)));
-    var steps = [1, 2, 2.5, 5, 10];
+    var steps = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
     for (var i = 0; i < steps.length; i++) {
       if (steps[i] * p >= v) { return steps[i] * p; }
     }
@@ -193,7 +193,7 @@
     }
     chartEl.setAttribute('data-empty', 'false');
     var c = spec.chart(state.start, state.rows);
-    var W = Math.max(300, Math.min(chartEl.clientWidth || 640, 900));
+    var W = Math.max(300, Math.min(chartEl.clientWidth || 640, 1100));
     var narrow = W < 520;
     var H = narrow ? 300 : 360;
     var m = {l: 56, r: 16, t: 12, b: 44};
@@ -218,8 +218,14 @@
       var yv = y0 + (y1 - y0) * i / ticks, xv = x0 + (x1 - x0) * i / ticks;
       g.appendChild(el('line', {x1: m.l, x2: m.l + pw, y1: Y(yv), y2: Y(yv), class: 'grid'}));
       g.appendChild(el('text', {x: m.l - 6, y: Y(yv) + 4, 'text-anchor': 'end', class: 'tick'}, fmtTick(yv)));
-      g.appendChild(el('text', {x: X(xv), y: m.t + ph + 16, 'text-anchor': 'middle', class: 'tick'}, fmtTick(xv)));
+      if (!c.xTicks) {
+        g.appendChild(el('text', {x: X(xv), y: m.t + ph + 16, 'text-anchor': 'middle', class: 'tick'}, fmtTick(xv)));
+      }
     }
+    (c.xTicks || []).forEach(function (xv) {
+      g.appendChild(el('line', {x1: X(xv), x2: X(xv), y1: m.t + ph, y2: m.t + ph + 4, class: 'axis'}));
+      g.appendChild(el('text', {x: X(xv), y: m.t + ph + 16, 'text-anchor': 'middle', class: 'tick'}, fmtTick(xv)));
+    });
     g.appendChild(el('line', {x1: m.l, x2: m.l + pw, y1: m.t + ph, y2: m.t + ph, class: 'axis'}));
     g.appendChild(el('line', {x1: m.l, x2: m.l, y1: m.t, y2: m.t + ph, class: 'axis'}));
     g.appendChild(el('text', {x: m.l + pw / 2, y: H - 8, 'text-anchor': 'middle', class: 'label'}, c.x));
@@ -229,7 +235,9 @@
 
     (c.vlines || []).forEach(function (v) {
       svg.appendChild(el('line', {x1: X(v.x), x2: X(v.x), y1: m.t, y2: m.t + ph, class: 'mark'}));
-      svg.appendChild(el('text', {x: X(v.x) - 4, y: m.t + 12, 'text-anchor': 'end', class: 'mark-label'}, v.label));
+      // The label goes left of the line, or right of it where the left has no room.
+      var left = X(v.x) - m.l > v.label.length * 7 + 8;
+      svg.appendChild(el('text', {x: left ? X(v.x) - 4 : X(v.x) + 4, y: m.t + 12, 'text-anchor': left ? 'end' : 'start', class: 'mark-label'}, v.label));
     });
     (c.hlines || []).forEach(function (h) {
       svg.appendChild(el('line', {x1: m.l, x2: m.l + pw, y1: Y(h.y), y2: Y(h.y), class: 'mark'}));
