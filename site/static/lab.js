@@ -180,6 +180,18 @@
     }
     return 10 * p;
   }
+  // tickCount picks how many steps divide [0, max] into round numbers.
+  function tickCount(max) {
+    var counts = [5, 4, 6, 3, 8, 2];
+    for (var i = 0; i < counts.length; i++) {
+      var step = max / counts[i];
+      var f = step / Math.pow(10, Math.floor(Math.log10(step)));
+      if ([1, 2, 2.5, 5, 10].some(function (n) { return Math.abs(f - n) < 1e-9; })) {
+        return counts[i];
+      }
+    }
+    return 5;
+  }
   function fmtTick(v) {
     if (Math.abs(v) >= 100 || v === Math.round(v)) { return String(Math.round(v)); }
     return v.toFixed(1);
@@ -213,14 +225,15 @@
       'aria-labelledby': 'lab-svg-title', class: 'lab-svg'});
     svg.appendChild(el('title', {id: 'lab-svg-title'}, 'Chart: ' + c.y + ' against ' + c.x + '. The table below has the same numbers.'));
     var g = el('g', {class: 'axes'});
-    var ticks = 5;
-    for (var i = 0; i <= ticks; i++) {
-      var yv = y0 + (y1 - y0) * i / ticks, xv = x0 + (x1 - x0) * i / ticks;
+    var yt = tickCount(y1 - y0), xt = tickCount(x1 - x0), i;
+    for (i = 0; i <= yt; i++) {
+      var yv = y0 + (y1 - y0) * i / yt;
       g.appendChild(el('line', {x1: m.l, x2: m.l + pw, y1: Y(yv), y2: Y(yv), class: 'grid'}));
       g.appendChild(el('text', {x: m.l - 6, y: Y(yv) + 4, 'text-anchor': 'end', class: 'tick'}, fmtTick(yv)));
-      if (!c.xTicks) {
-        g.appendChild(el('text', {x: X(xv), y: m.t + ph + 16, 'text-anchor': 'middle', class: 'tick'}, fmtTick(xv)));
-      }
+    }
+    for (i = 0; i <= xt && !c.xTicks; i++) {
+      var xv = x0 + (x1 - x0) * i / xt;
+      g.appendChild(el('text', {x: X(xv), y: m.t + ph + 16, 'text-anchor': 'middle', class: 'tick'}, fmtTick(xv)));
     }
     (c.xTicks || []).forEach(function (xv) {
       g.appendChild(el('line', {x1: X(xv), x2: X(xv), y1: m.t + ph, y2: m.t + ph + 4, class: 'axis'}));
