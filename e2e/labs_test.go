@@ -90,6 +90,18 @@ func TestLabPages(t *testing.T) {
 			chromedp.EmulateViewport(1280, 900),
 			chromedp.Navigate(s.url+"lab/"+name),
 			chromedp.Evaluate[chromedp.Void](`localStorage.setItem('tutor-theme','light'); document.documentElement.setAttribute('data-theme','light')`),
+		)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if name == "async-vs-sync" {
+			// Before any run: the blog's own numbers, drawn and in the table.
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelectorAll('#lab-chart path.series').length + ' ' + document.getElementById('lab-table').tBodies[0].textContent`))
+			if err != nil || !strings.HasPrefix(got, "2 ") || !strings.Contains(got, "6.14 s") || !strings.Contains(got, "2.06 s") {
+				t.Errorf("before a run, the async-vs-sync page shows %q (%v); want the blog's two lines and its 2.06…6.14 s", got, err)
+			}
+		}
+		err = chromedp.Do(ctx,
 			setKnobs(knobs),
 			chromedp.Click(chromedp.ID("lab-run")),
 		)

@@ -30,6 +30,9 @@ type labView struct {
 	Spec  lab.Spec
 	Other []lab.Spec // the other labs, for the links under the page
 	Ready bool       // a runner is configured
+	// Seed is the blog's own table as JSON (async-vs-sync only), drawn
+	// before any run.
+	Seed string
 }
 
 // labWriteWindow bounds a lab's response: the longest run a lab accepts,
@@ -49,6 +52,13 @@ func (s *Server) handleLab(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &labView{Spec: spec, Ready: s.cfg.Labs != nil}
+	if spec.Name == "async-vs-sync" {
+		rows, unit := lab.SeedTable()
+		b, err := json.Marshal(lab.Start{Lab: spec.Name, Seed: rows, SeedUnit: unit})
+		if err == nil {
+			v.Seed = string(b)
+		}
+	}
 	for _, o := range lab.Specs() {
 		if o.Name != spec.Name {
 			v.Other = append(v.Other, o)

@@ -37,15 +37,28 @@
 
   var labs = {
     'async-vs-sync': {
+      // The blog's rows and this machine's, by concurrency: the blog's
+      // table shows before any run.
+      rows: function (st, rows) {
+        var byN = {}, ns = [];
+        (st.seed || []).forEach(function (s) { byN[s.concurrency] = null; ns.push(s.concurrency); });
+        rows.forEach(function (r) {
+          if (!(r.concurrency in byN)) { ns.push(r.concurrency); }
+          byN[r.concurrency] = r;
+        });
+        ns.sort(function (a, b) { return a - b; });
+        return ns.map(function (n) { return byN[n] || {concurrency: n}; });
+      },
       head: ['requests at once', 'blog: async', 'blog: sync', 'blog: sync in units', 'here: async', 'here: sync', 'here: sync in units', 'waiting at once: async / sync'],
       row: function (r, st) {
         var seed = seedFor(st, r.concurrency);
         var u = st.unit_ns;
+        var here = r.sync_ns !== undefined;
         return [r.concurrency,
           seed ? fmtDur(seed.async_ns) : '–', seed ? fmtDur(seed.sync_ns) : '–',
           seed ? (seed.sync_ns / st.seed_unit_ns).toFixed(1) + '×' : '–',
-          fmtDur(r.async_ns), fmtDur(r.sync_ns), (r.sync_ns / u).toFixed(1) + '×',
-          r.async_peak + ' / ' + r.sync_peak];
+          here ? fmtDur(r.async_ns) : '–', here ? fmtDur(r.sync_ns) : '–', here ? (r.sync_ns / u).toFixed(1) + '×' : '–',
+          here ? r.async_peak + ' / ' + r.sync_peak : '–'];
       },
       chart: function (st, rows) {
         var su = st.seed_unit_ns, u = st.unit_ns;
@@ -55,8 +68,8 @@
           series: [
             {name: 'blog (2 s wait): async', cls: 's-a', dash: true, pts: seed.map(function (s) { return [s.concurrency, s.async_ns / su]; })},
             {name: 'blog (2 s wait): sync', cls: 's-b', dash: true, pts: seed.map(function (s) { return [s.concurrency, s.sync_ns / su]; })},
-            {name: 'this machine (' + fmtDur(u) + ' wait): async', cls: 's-a', pts: rows.map(function (r) { return [r.concurrency, r.async_ns / u]; })},
-            {name: 'this machine (' + fmtDur(u) + ' wait): sync', cls: 's-b', pts: rows.map(function (r) { return [r.concurrency, r.sync_ns / u]; })}
+            {name: rows.length ? 'this machine (' + fmtDur(u) + ' wait): async' : 'this machine, async: press Run', cls: 's-a', pts: rows.map(function (r) { return [r.concurrency, r.async_ns / u]; })},
+            {name: rows.length ? 'this machine (' + fmtDur(u) + ' wait): sync' : 'this machine, sync: press Run', cls: 's-b', pts: rows.map(function (r) { return [r.concurrency, r.sync_ns / u]; })}
           ],
           xMin: 0, yMin: 0, xTicks: rows.length ? rows.map(function (r) { return r.concurrency; }) : seed.map(function (r) { return r.concurrency; })
         };
@@ -151,7 +164,7 @@
       tr.appendChild(th);
     });
     if (!state) { return; }
-    state.rows.forEach(function (r) {
+    (spec.rows ? spec.rows(state.start, state.rows) : state.rows).forEach(function (r) {
       var row = tbody.insertRow();
       spec.row(r, state.start).forEach(function (c, i) {
         var cell = i === 0 ? document.createElement('th') : document.createElement('td');
@@ -406,5 +419,13 @@
     });
   });
 
+  // A lab with reference numbers (the blog's table) draws them at once.
+  var seed = page.getAttribute('data-seed');
+  if (seed) {
+    try {
+      state = {start: JSON.parse(seed), rows: [], done: false};
+    } catch (e) { state = null; }
+  }
   fillTable();
+  draw();
 })();
