@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gotutor/tutor/internal/lab"
 )
@@ -190,5 +193,51 @@ func TestLabRunStopped(t *testing.T) {
 	ls := lines(t, w.Body.String())
 	if len(ls) != 2 || ls[0]["kind"] != "start" || ls[1]["kind"] != "stopped" || ls[1]["message"] != "stopped: your save is being checked" {
 		t.Errorf("stream %v, want start then stopped with the reason", ls)
+	}
+}
+
+// slowLabs emits start, waits, then done: a run longer than the server's
+// read timeout.
+type slowLabs struct{ wait time.Duration }
+
+func (f slowLabs) RunLab(ctx context.Context, name string, knobs map[string]string, emit func(lab.Event)) error {
+	emit(lab.Event{Kind: lab.EventStart})
+	select {
+	case <-time.After(f.wait):
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	emit(lab.Event{Kind: lab.EventDone, Data: "table"})
+	return nil
+}
+
+// TestLabRunOutlivesReadTimeout: over a real connection with the server's
+// timeouts, a run longer than the read timeout is not cut off.
+func TestLabRunOutlivesReadTimeout(t *testing.T) {
+	s := newTestServer(t, newFake("/ws"), func(c *Config) { c.Labs = slowLabs{wait: 1500 * time.Millisecond} })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(s, Timeouts{ReadHeader: 300 * time.Millisecond, Read: 500 * time.Millisecond, Write: 700 * time.Millisecond, Idle: time.Second})
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }() // ends when srv.Close runs
+	defer func() { srv.Close(); <-served }()
+
+	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/api/lab/queue/run", strings.NewReader(""))
+	req.Host = testHosts[0]
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read the stream: %v (got %q)", err, body)
+	}
+	ls := lines(t, string(body))
+	if len(ls) != 2 || ls[1]["kind"] != "done" {
+		t.Errorf("stream %q, want start and done", body)
 	}
 }

@@ -115,6 +115,11 @@
       }
     },
     queue: {
+      summary: function (st, rows) {
+        var worst = 0;
+        rows.forEach(function (r) { worst = Math.max(worst, r.l ? Math.abs(r.l - r.lambda_w) / r.l : 0); });
+        return 'Little\u2019s law: L and \u03bbW within ' + Math.round(worst * 100) + '% of each other at every load.';
+      },
       head: ['load', 'λ asked', 'λ measured', 'W mean', 'W p90', 'W (M/M/k theory)', 'in queue', 'L sampled', 'λ × W', 'Little: apart'],
       row: function (r) {
         var gap = r.l ? Math.abs(r.l - r.lambda_w) / r.l : 0;
@@ -343,7 +348,7 @@
       setStatus('Running: ' + state.rows.length + ' of ' + state.start.rows + ' rows measured…', 'busy');
     } else if (ev.kind === 'done' && state) {
       state.done = true;
-      setStatus('Done: ' + state.rows.length + ' rows measured.', 'done');
+      setStatus('Done: ' + state.rows.length + ' rows measured.' + (spec.summary ? ' ' + spec.summary(state.start, state.rows) : ''), 'done');
     } else if (ev.kind === 'stopped') {
       var msg = ev.message || 'stopped';
       setStatus(/^stopped/.test(msg) ? msg : 'stopped: ' + msg, 'stopped');
