@@ -204,4 +204,37 @@ func TestLabRefusalsAndSaves(t *testing.T) {
 	if text != "stopped: your save is being checked" {
 		t.Errorf("status = %q, want \"stopped: your save is being checked\"", text)
 	}
+
+	// Stop ends the request, which ends the run on the tutor: the next run
+	// is not refused as "already running". (While the save's check runs,
+	// a run is refused for that reason instead; wait for the verdict.)
+	time.Sleep(time.Second)
+	for range 60 {
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.ID("lab-run")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if kind, _ := labStatus(t, ctx); kind == "busy" {
+			break
+		}
+		time.Sleep(time.Second) // refused: the check still runs
+	}
+	waitLabStatus(t, ctx, "busy", 5*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("lab-stop"))); err != nil {
+		t.Fatal(err)
+	}
+	if text := waitLabStatus(t, ctx, "stopped", 5*time.Second); text != "stopped: you pressed Stop" {
+		t.Errorf("status after Stop = %q", text)
+	}
+	err = chromedp.Do(ctx,
+		setKnobs(map[string]string{"pool": "2", "service": "1ms", "loads": "50", "requests": "20"}),
+		chromedp.Click(chromedp.ID("lab-run")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := waitLabStatus(t, ctx, "done", 10*time.Second); !strings.Contains(text, "Little") {
+		t.Errorf("a run after Stop: status %q, want done with Little's law", text)
+	}
 }
