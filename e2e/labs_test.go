@@ -14,7 +14,7 @@ import (
 
 // labKnobs are small settings for each lab, so a run takes a second or two.
 var labKnobs = map[string]map[string]string{
-	"async-vs-sync": {"unit": "20ms", "n": "20,40,80,120"},
+	"async-vs-sync": {"unit": "50ms", "n": "20,40,80,120"},
 	"cores":         {"jobs": "8", "unit": "5ms", "deadline": "20ms", "rounds": "1"},
 	"workers":       {"workers": "1,2", "pool": "10", "requests": "40", "blocking": "4", "unit": "20ms"},
 	"queue":         {"pool": "2", "service": "5ms", "loads": "50,90", "requests": "40"},
@@ -108,8 +108,31 @@ func TestLabPages(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		text := waitLabStatus(t, ctx, "done", 60*time.Second)
-		t.Logf("%s: %s", name, text)
+		// The chart fills in as rows arrive: some status between the first
+		// row and the last shows a partial count with lines drawn.
+		partial := ""
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			kind, text := labStatus(t, ctx)
+			if kind == "done" {
+				t.Logf("%s: %s", name, text)
+				break
+			}
+			if kind == "busy" && partial == "" && strings.Contains(text, " of ") && !strings.HasPrefix(text, "Running: 0 of") {
+				n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#lab-chart path.series').length`))
+				if n > 0 {
+					partial = text
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: status %q (%s) after 60 s, want done", name, text, kind)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if name == "async-vs-sync" && partial == "" {
+			t.Errorf("%s: never saw the chart with some rows but not all", name)
+		}
+		t.Logf("%s: seen while running: %q", name, partial)
 		rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#lab-table tbody tr').length`))
 		if err != nil || rows == 0 {
 			t.Errorf("%s: the table has %d rows (%v)", name, rows, err)
