@@ -92,7 +92,11 @@ func knobLab(ctx context.Context, e *env, fs *flag.FlagSet, name string) error {
 		switch ev.Kind {
 		case lab.EventStart:
 			st := ev.Data.(lab.Start)
-			fmt.Fprintf(e.stdout, "%s, on %d CPUs (GOMAXPROCS %d)…\n", spec.Title, st.CPUs, st.GOMAXPROCS)
+			load := ""
+			if st.Load != "" {
+				load = ", load average " + st.Load
+			}
+			fmt.Fprintf(e.stdout, "%s, on %d CPUs (GOMAXPROCS %d%s)…\n", spec.Title, st.CPUs, st.GOMAXPROCS, load)
 			if spec.Simulated != "" {
 				fmt.Fprintf(e.stdout, "%s\n", spec.Simulated)
 			}

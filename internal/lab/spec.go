@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -146,6 +147,7 @@ type Start struct {
 	Knobs      map[string]string `json:"knobs"` // every knob's value in force
 	GOMAXPROCS int               `json:"gomaxprocs"`
 	CPUs       int               `json:"cpus"`
+	Load       string            `json:"load,omitempty"`    // the 1-minute load average when the run started, "" if unknown
 	Rows       int               `json:"rows"`              // rows to expect
 	Seed       []SeedRow         `json:"seed,omitempty"`    // async-vs-sync: the blog's own numbers
 	SeedUnit   time.Duration     `json:"seed_unit_ns"`      // the blog's handler wait, 2 s
@@ -188,7 +190,7 @@ func Run(ctx context.Context, name string, knobs map[string]string, emit func(Ev
 	if err != nil {
 		return err
 	}
-	start := Start{Lab: name, Knobs: v.text, GOMAXPROCS: runtime.GOMAXPROCS(0), CPUs: runtime.NumCPU()}
+	start := Start{Lab: name, Knobs: v.text, GOMAXPROCS: runtime.GOMAXPROCS(0), CPUs: runtime.NumCPU(), Load: loadAverage()}
 	var run func() (string, error)
 	var estimate time.Duration
 	switch name {
@@ -361,4 +363,18 @@ func hasKnob(spec Spec, name string) bool {
 func IsKnobError(err error) bool {
 	var ke *KnobError
 	return errors.As(err, &ke)
+}
+
+// loadAverage returns the 1-minute load average ("" where /proc/loadavg
+// cannot be read): a busy machine explains noisy numbers.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }

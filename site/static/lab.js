@@ -341,7 +341,8 @@
   function handle(ev) {
     if (ev.kind === 'start') {
       state = {start: ev.data, rows: [], done: false};
-      metaEl.textContent = 'Measured on this machine: ' + ev.data.cpus + ' CPUs, GOMAXPROCS ' + ev.data.gomaxprocs + '.';
+      metaEl.textContent = 'Measured on this machine: ' + ev.data.cpus + ' CPUs, GOMAXPROCS ' + ev.data.gomaxprocs +
+        (ev.data.load ? ', load average ' + ev.data.load + ' when the run started (a busy machine makes the numbers noisier)' : '') + '.';
       setStatus('Running: 0 of ' + ev.data.rows + ' rows measured…', 'busy');
     } else if (ev.kind === 'row' && state) {
       state.rows.push(ev.data);
