@@ -84,7 +84,7 @@ func TestQueueLittle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing experiment; skipped with -short")
 	}
-	rows, err := Queue(t.Context(), QueueOptions{Pool: 2, Service: 10 * ms, Loads: []int{30, 90}, Requests: 150})
+	rows, err := Queue(t.Context(), QueueOptions{Pool: 2, Service: 10 * ms, Loads: []int{30, 90}, Requests: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
