@@ -66,7 +66,7 @@ func commands() []command {
 		{"solution", "ID", "show the reference solution of a passed lesson", solutionCmd},
 		{"verify", "[ID...]", "for authors: check that every lesson's variants behave as declared", verifyCmd},
 		{"doctor", "", "check this machine and the workspace", doctorCmd},
-		{"lab", "NAME", "run a built-in experiment (async-vs-sync or cores) and print its table", labCmd},
+		{"lab", "NAME", "run a built-in experiment (async-vs-sync, cores, workers or queue) and print its table", labCmd},
 	}
 }
 

@@ -72,7 +72,7 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		}
 		hosts := allowedHosts(bound, *addr)
 		live := app.NewLive(a, *editor)
-		s, err := site.New(site.Config{Course: a.Course, Backend: live, Hosts: hosts, Dev: *dev, Editor: *editor, Token: tok})
+		s, err := site.New(site.Config{Course: a.Course, Backend: live, Labs: live, Hosts: hosts, Dev: *dev, Editor: *editor, Token: tok})
 		if err != nil {
 			ln.Close()
 			return err
