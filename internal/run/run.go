@@ -254,12 +254,20 @@ func (s *Server) Close() error {
 // Listen is a loopback listener for addr; any address that is not
 // loopback is refused: the server runs the learner's code.
 func Listen(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("run: address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("run: %s is not a loopback address; tutor run serves only this machine", addr)
+	if err := Loopback(addr); err != nil {
+		return nil, err
 	}
 	return net.Listen("tcp", addr)
+}
+
+// Loopback returns an error unless addr is a loopback host and a port.
+func Loopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("run: address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("run: %s is not a loopback address; tutor run serves only this machine", addr)
+	}
+	return nil
 }
