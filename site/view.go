@@ -94,6 +94,7 @@ type page struct {
 	Lesson   *lessonView
 	Solution *solutionView
 	Error    *errorView
+	Present  bool // presenter mode (?present=1): the projector layout
 }
 
 // summary is one lesson as the map and the pager show it.
@@ -168,6 +169,11 @@ type lessonView struct {
 	HintPanel   *hintsView
 	Prev, Next  *summary
 	Flash       string
+	// Demo runs and the Fire panel, when the backend offers them.
+	Demo      bool
+	Variants  []variantView
+	FireRoute string // the lesson's default route; "" if it has no server
+	MaxFire   int
 }
 
 type fileView struct {
@@ -199,6 +205,10 @@ func (s *Server) lessonView(p *lessonPage, snap Snapshot) *lessonView {
 			fv.Link = template.URL(u.String())
 		}
 		v.Files = append(v.Files, fv)
+	}
+	if pr := s.presenter(); pr != nil {
+		v.Demo, v.Variants, v.MaxFire = true, variantsOf(p), MaxFire
+		v.FireRoute = pr.FireRoute(p.L.ID)
 	}
 	if p.Index > 0 {
 		q := s.pages[p.Index-1]
