@@ -62,7 +62,7 @@ func TestDemoAndFire(t *testing.T) {
 	js := http.Header{"Accept": {"application/json"}}
 
 	page := request(s, "GET", "/lesson/"+id+"?present=1", nil, nil).Body.String()
-	for _, want := range []string{"data-present", `id="demo"`, `value="wrong-spin"`, `action="/api/lesson/` + id + `/fire"`, `value="/ping"`, "marks the lesson <em>assisted</em>"} {
+	for _, want := range []string{"data-present", `id="demo"`, `value="wrong-spin"`, `action="/api/lesson/` + id + `/fire"`, `value="/ping"`, "the lesson is marked <em>assisted</em>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("presenter page lacks %q", want)
 		}

@@ -28,7 +28,7 @@ var ErrSuperseded = errors.New("replaced by a newer request")
 
 // Demo implements [site.Presenter]: it runs the checks on a variant's
 // files (starter, solution, alt-…, wrong-…) as a snapshot, in the queue
-// behind every save, and returns the result. Nothing is written to the
+// behind every save (before the tutor's own warm-up), and returns the result. Nothing is written to the
 // workspace and no progress is recorded. A solution (or an alternative
 // solution) runs only once the lesson has passed, or with force, which
 // records the lesson as assisted, as showing the solution does.
@@ -58,12 +58,12 @@ func (lv *Live) Demo(ctx context.Context, id, variant string, force bool) (*chec
 	return res, err
 }
 
-// background runs fn as a background task of the queue (so every save is
-// checked first: a save cancels it, and it runs again after) and waits for
-// it to end or ctx to be done.
+// background runs fn as an asked task of the queue: before the warm-up the
+// tutor chose by itself, but after every save (a save cancels it, and it
+// runs again after). It waits for fn to end or ctx to be done.
 func (lv *Live) background(ctx context.Context, key string, fn func(context.Context) error) error {
 	done := make(chan error, 1)
-	lv.q.Submit(queue.Task{Key: key, Priority: queue.Background, Run: func(rctx context.Context) func() {
+	lv.q.Submit(queue.Task{Key: key, Priority: queue.Asked, Run: func(rctx context.Context) func() {
 		if ctx.Err() != nil {
 			select {
 			case done <- ctx.Err():
