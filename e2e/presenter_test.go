@@ -83,8 +83,8 @@ func TestPresenter(t *testing.T) {
 			if !beside || !visible {
 				t.Errorf("%s: panel beside the text %v, verdict on screen %v", name, beside, visible)
 			}
-			if fontPx < 18 {
-				t.Errorf("%s: body text %.1f px, want large type (≥ 18 px)", name, fontPx)
+			if fontPx < 20 {
+				t.Errorf("%s: body text %.1f px, want large type (≥ 20 px)", name, fontPx)
 			}
 			// A demo run: starter before, solution after (an explicit choice
 			// before passing), then N requests fired at the learner's code.
@@ -116,6 +116,19 @@ func TestPresenter(t *testing.T) {
 			}
 			chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('demo').scrollIntoView()`), chromedp.Sleep(200*time.Millisecond))
 			shot(name)
+			// One time scale: both charts end their axis on the same tick,
+			// and the verdict pill is still on screen with the demo in view.
+			scale, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#demo-out svg')].map(s => {
+				const ticks = [...s.querySelectorAll('text.tl-small[text-anchor="middle"]')];
+				return ticks.length ? ticks[ticks.length-1].textContent : '';
+			}).join(' vs ')`))
+			if parts := strings.Split(scale, " vs "); len(parts) != 2 || parts[0] == "" || parts[0] != parts[1] {
+				t.Errorf("%s: the two demo charts end on different ticks: %s", name, scale)
+			}
+			pill, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const r = document.querySelector('[data-verdict-pill]').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight && r.width > 0; })()`))
+			if !pill {
+				t.Errorf("%s: the verdict pill is off screen while the demo is shown", name)
+			}
 			chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('fire').scrollIntoView()`), chromedp.Sleep(200*time.Millisecond))
 			shot(name + "-fire")
 			if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](axeJS)); err != nil {

@@ -163,12 +163,14 @@ func demoOf(a, b *checker.Result, la, lb string) *demoView {
 		}
 	}
 	side := func(r *checker.Result, spans []checker.Span, label string) demoSide {
+		// Narrow charts: two share a side panel, and a narrow viewBox is
+		// shrunk less, so its labels stay legible on a projector.
 		return demoSide{
 			Label:       label,
 			Verdict:     string(r.Verdict),
 			VerdictText: verdictText(string(r.Verdict)),
 			Summary:     r.Summary,
-			Chart:       render.Timeline(spans, render.TimelineOptions{Title: label, Width: 560, UntilMS: until}),
+			Chart:       render.Timeline(spans, render.TimelineOptions{Title: label, Width: 400, UntilMS: until}),
 		}
 	}
 	return &demoView{Check: title, Before: side(a, sa, la), After: side(b, sb, lb)}
