@@ -127,6 +127,10 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	if !wantsJSON(r) {
+		s.panelPage(w, p, "Demo: before and after", html)
+		return
+	}
 	writeJSON(w, http.StatusOK, reply{OK: true, Demo: html})
 }
 
@@ -223,5 +227,16 @@ func (s *Server) handleFire(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}
+	if !wantsJSON(r) {
+		s.panelPage(w, p, "Fire requests at your code", html)
+		return
+	}
 	writeJSON(w, http.StatusOK, reply{OK: true, Fire: html})
+}
+
+// panelPage shows a panel's answer as a page, for a form posted without
+// the page's script.
+func (s *Server) panelPage(w http.ResponseWriter, p *lessonPage, heading, html string) {
+	s.writePage(w, http.StatusOK, "panel", &page{Title: heading + " · " + p.L.Number + " · " + p.L.Title,
+		Panel: &panelView{ID: p.L.ID, Number: p.L.Number, Heading: heading, HTML: template.HTML(html)}})
 }

@@ -103,6 +103,12 @@ func TestDemoAndFire(t *testing.T) {
 		t.Errorf("fires: %s", got)
 	}
 
+	// Without the page's script, the answer is a page.
+	w = request(s, "POST", "/api/lesson/"+id+"/fire", nil, url.Values{"n": {"3"}, "route": {"/ping"}})
+	if body := w.Body.String(); w.Code != 200 || !strings.Contains(body, "<svg") || !strings.Contains(body, "Back to the lesson") {
+		t.Errorf("fire without script: %d\n%s", w.Code, body)
+	}
+
 	// Cross-origin posts change nothing.
 	before := len(f.fires)
 	w = request(s, "POST", "/api/lesson/"+id+"/fire", http.Header{"Accept": {"application/json"}, "Origin": {"http://evil.example"}, "Sec-Fetch-Site": {"cross-site"}}, url.Values{"n": {"5"}})

@@ -95,6 +95,14 @@ type page struct {
 	Solution *solutionView
 	Error    *errorView
 	Present  bool // presenter mode (?present=1): the projector layout
+	Panel    *panelView
+}
+
+// panelView is a demo's or a fire's answer as a page of its own, for a
+// form posted without the page's script.
+type panelView struct {
+	ID, Number, Heading string
+	HTML                template.HTML
 }
 
 // summary is one lesson as the map and the pager show it.
