@@ -53,6 +53,27 @@ func TestPresenter(t *testing.T) {
 		flash, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('flash').textContent`))
 		t.Fatalf("waited %v for %s; flash: %q", limit, js, flash)
 	}
+	// A check of the presenter's own file first (the starter fails): in
+	// presenter mode its verdict and timeline are on screen beside the text.
+	err = chromedp.Do(ctx,
+		chromedp.EmulateViewport(1024, 768),
+		chromedp.Navigate(s.url+"lesson/"+l.ID+"?present=1"),
+		chromedp.Click(chromedp.CSS(`form[action$="/check"] button`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitVerdict(t, ctx, "fail", 90*time.Second)
+	chromedp.Do(ctx, chromedp.Sleep(300*time.Millisecond))
+	onScreen, err := chromedp.Run(ctx, chromedp.Evaluate[string](`['#verdict .headline', '#verdict .timeline-figure svg'].map(q => {
+		const e = document.querySelector(q); if (!e) return q + ' missing';
+		const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight - 60 ? 'ok' : q + ' off screen at ' + Math.round(r.top);
+	}).join(', ')`))
+	if err != nil || onScreen != "ok, ok" {
+		t.Errorf("presenter mode at 1024×768 after a check: %s %v", onScreen, err)
+	}
+	shot("presenter-1024x768-verdict")
+
 	first := true
 	for _, size := range []struct{ w, h int64 }{{1024, 768}, {1920, 1080}} {
 		for _, theme := range []string{"light", "dark"} {
