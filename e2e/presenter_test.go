@@ -53,6 +53,26 @@ func TestPresenter(t *testing.T) {
 		flash, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('flash').textContent`))
 		t.Fatalf("waited %v for %s; flash: %q", limit, js, flash)
 	}
+	// The p key turns presenter mode on and off, and says so in the address.
+	err = chromedp.Do(ctx,
+		chromedp.EmulateViewport(1024, 768),
+		chromedp.Navigate(s.url+"lesson/"+l.ID),
+		chromedp.KeyEvent("p"),
+		chromedp.Sleep(100*time.Millisecond),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.hasAttribute('data-present') + ' ' + location.search + ' ' + document.querySelector('a[rel="next"]').getAttribute('href')`))
+	if state != "true ?present=1 /lesson/03-await?present=1" {
+		t.Errorf("after p: presenter mode, address, next link = %q", state)
+	}
+	chromedp.Do(ctx, chromedp.KeyEvent("p"), chromedp.Sleep(100*time.Millisecond))
+	state, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.hasAttribute('data-present') + ' ' + location.search`))
+	if state != "false " {
+		t.Errorf("after p again: %q", state)
+	}
+
 	// A check of the presenter's own file first (the starter fails): in
 	// presenter mode its verdict and timeline are on screen beside the text.
 	err = chromedp.Do(ctx,

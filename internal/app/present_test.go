@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gotutor/tutor/checker"
 	"github.com/gotutor/tutor/workspace"
@@ -93,5 +94,63 @@ func TestDemoSnapshot(t *testing.T) {
 	}
 	if _, err := lv.Fire(ctx, "02", "//elsewhere.example/", 3); err == nil {
 		t.Error("fire at another host was accepted")
+	}
+}
+
+// TestDemoYieldsToSave: a save made while a demo run is checking is
+// checked first; the demo run is cancelled, runs again afterwards and still
+// returns its own version's verdict.
+func TestDemoYieldsToSave(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs lesson checks")
+	}
+	c, ws, _, lv := newTestLive(t)
+	l, _ := c.Lesson("02")
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	updates := lv.Updates(ctx)
+	wg.Go(func() { lv.Run(ctx, LiveOptions{NoWarm: true}) })
+
+	type demoEnd struct {
+		res *checker.Result
+		err error
+	}
+	demo := make(chan demoEnd, 1)
+	go func() {
+		r, err := lv.Demo(ctx, "02", "wrong-no-wait", false)
+		demo <- demoEnd{r, err}
+	}()
+	// Once the demo is running, the presenter saves the solution.
+	for {
+		if k, _ := lv.q.Running(); k == "demo 02-event-loop wrong-no-wait" {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := os.WriteFile(filepath.Join(ws.LessonDir(l), "ping.go"), l.Solution().Files["ping.go"], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lv.CheckNow("02")
+	deadline := time.After(90 * time.Second)
+	for {
+		select {
+		case u := <-updates:
+			if u.Lesson == l.ID && u.Kind == KindResult {
+				if v := u.State.Result.Verdict; v != checker.Pass {
+					t.Errorf("the save's verdict = %s, want pass", v)
+				}
+				d := <-demo
+				if d.err != nil || d.res.Verdict != checker.Fail {
+					t.Fatalf("demo after the save: %v, %v; want its own fail", d.res, d.err)
+				}
+				return
+			}
+		case d := <-demo:
+			t.Fatalf("the demo run (%v, %v) ended before the save's result", d.res.Verdict, d.err)
+		case <-deadline:
+			t.Fatal("no result for the save within 90 s")
+		}
 	}
 }
