@@ -19,7 +19,7 @@ import (
 
 // pageFiles are the page templates; each is parsed with the layout and the
 // fragments. "fragments" alone renders the pieces sent over SSE and JSON.
-var pageFiles = []string{"map", "lesson", "solution", "error", "lab"}
+var pageFiles = []string{"map", "lesson", "solution", "error", "lab", "panel"}
 
 // parseTemplates parses templates/ from fsys.
 func parseTemplates(fsys fs.FS) (map[string]*template.Template, error) {
@@ -130,7 +130,7 @@ func (s *Server) handleLesson(w http.ResponseWriter, r *http.Request) {
 	v := s.lessonView(p, snap)
 	v.Flash = flashes[r.URL.Query().Get("done")]
 	title := p.L.Number + " · " + p.L.Title
-	s.writePage(w, http.StatusOK, "lesson", &page{Title: title, LessonID: p.L.ID, Notice: snap.Notice, Lesson: v})
+	s.writePage(w, http.StatusOK, "lesson", &page{Title: title, LessonID: p.L.ID, Notice: snap.Notice, Lesson: v, Present: r.URL.Query().Get("present") == "1"})
 }
 
 // reply is the JSON answer to a POST made by the page's script.
@@ -139,6 +139,8 @@ type reply struct {
 	Message  string `json:"message,omitempty"`
 	Hints    string `json:"hints,omitempty"`    // the hints section, re-rendered
 	Solution string `json:"solution,omitempty"` // the solution fragment
+	Demo     string `json:"demo,omitempty"`     // the demo panel's before/after charts
+	Fire     string `json:"fire,omitempty"`     // the Fire panel's chart
 }
 
 // wantsJSON reports whether the request came from the page's script, which

@@ -244,6 +244,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/lesson/{id}/solution", s.handleSolution)
 	mux.HandleFunc("POST /api/lesson/{id}/open", s.handleOpen)
 	mux.HandleFunc("POST /api/lab/{name}/run", s.handleLabRun)
+	mux.HandleFunc("POST /api/lesson/{id}/demo", s.handleDemo)
+	mux.HandleFunc("POST /api/lesson/{id}/fire", s.handleFire)
 
 	return s.secure(mux)
 }

@@ -96,6 +96,15 @@ type page struct {
 	Solution *solutionView
 	Error    *errorView
 	Lab      *labView // labs.go
+	Present  bool     // presenter mode (?present=1): the projector layout
+	Panel    *panelView
+}
+
+// panelView is a demo's or a fire's answer as a page of its own, for a
+// form posted without the page's script.
+type panelView struct {
+	ID, Number, Heading string
+	HTML                template.HTML
 }
 
 // summary is one lesson as the map and the pager show it.
@@ -171,6 +180,11 @@ type lessonView struct {
 	HintPanel   *hintsView
 	Prev, Next  *summary
 	Flash       string
+	// Demo runs and the Fire panel, when the backend offers them.
+	Demo      bool
+	Variants  []variantView
+	FireRoute string // the lesson's default route; "" if it has no server
+	MaxFire   int
 }
 
 type fileView struct {
@@ -202,6 +216,10 @@ func (s *Server) lessonView(p *lessonPage, snap Snapshot) *lessonView {
 			fv.Link = template.URL(u.String())
 		}
 		v.Files = append(v.Files, fv)
+	}
+	if pr := s.presenter(); pr != nil {
+		v.Demo, v.Variants, v.MaxFire = true, variantsOf(p), MaxFire
+		v.FireRoute = pr.FireRoute(p.L.ID)
 	}
 	if p.Index > 0 {
 		q := s.pages[p.Index-1]

@@ -66,6 +66,7 @@ func commands() []command {
 		{"solution", "ID", "show the reference solution of a passed lesson", solutionCmd},
 		{"verify", "[ID...]", "for authors: check that every lesson's variants behave as declared", verifyCmd},
 		{"doctor", "", "check this machine and the workspace", doctorCmd},
+		{"run", "ID", "serve your code for a lesson on http://127.0.0.1:8080, rebuilt on every save", runCmd},
 		{"lab", "NAME", "run a built-in experiment (async-vs-sync, cores, workers or queue) and print its table", labCmd},
 	}
 }

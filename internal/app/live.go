@@ -60,6 +60,7 @@ type Live struct {
 	editor string
 	q      *queue.Queue
 	hub    *hub
+	runs   runs // the Fire panel's servers of learner code
 
 	mu       sync.Mutex
 	results  map[string]*checker.Result
@@ -126,6 +127,7 @@ func (lv *Live) Run(ctx context.Context, o LiveOptions) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer lv.runs.closeAll()
 	var wg sync.WaitGroup
 	// The watcher goroutine ends when ctx is done.
 	wg.Go(func() {

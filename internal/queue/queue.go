@@ -11,6 +11,8 @@
 //   - A [Background] task (work the tutor chose: warming the build cache)
 //     runs only while no save waits, and a save cancels it; it is run again
 //     later, once nothing else waits.
+//   - An [Asked] task (a demo run) runs before background work, cancelling
+//     it, and yields to saves as background work does.
 //   - A task's outcome is published only if no newer task of its key was
 //     submitted while it ran, so nothing is ever shown for files that are
 //     gone.
@@ -18,6 +20,7 @@ package queue
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
@@ -27,6 +30,11 @@ type Priority int
 const (
 	// Background is work the tutor chose by itself; it yields to saves.
 	Background Priority = iota
+	// Asked is work someone asked for that is not a save (a demo run, a
+	// burst of requests from the Fire panel): it runs before background
+	// work (cancelling it, to run again later) and, like background work,
+	// yields to saves.
+	Asked
 	// Save is work a learner asked for, by saving or pressing "Check now".
 	Save
 )
@@ -87,10 +95,23 @@ func (q *Queue) Submit(t Task) {
 			switch {
 			case r.task.Key == t.Key:
 				r.cancel() // superseded: its outcome is about files that are gone
-			case r.task.Priority == Background:
+			case r.task.Priority < Save:
 				r.yield = true
 				r.cancel() // a save never waits behind work the tutor chose
 			}
+		}
+	} else if t.Priority == Asked {
+		e.gen = q.gen[t.Key]
+		q.back = drop(q.back, t.Key)
+		// After the asked work already waiting, before any background work.
+		i := 0
+		for i < len(q.back) && q.back[i].task.Priority == Asked {
+			i++
+		}
+		q.back = slices.Insert(q.back, i, e)
+		if r := q.running; r != nil && r.task.Priority == Background {
+			r.yield = true
+			r.cancel()
 		}
 	} else {
 		e.gen = q.gen[t.Key]
@@ -160,7 +181,14 @@ func (q *Queue) Run(ctx context.Context) {
 		again := e.yield && ctx.Err() == nil
 		if again {
 			e.yield = false
-			q.back = append([]*entry{e}, q.back...) // first of the background work
+			// First of its kind: asked work before background work.
+			i := 0
+			if e.task.Priority == Background {
+				for i < len(q.back) && q.back[i].task.Priority == Asked {
+					i++
+				}
+			}
+			q.back = slices.Insert(q.back, i, e)
 		}
 		q.mu.Unlock()
 		if publish != nil && current && !again && ctx.Err() == nil {

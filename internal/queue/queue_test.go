@@ -69,6 +69,19 @@ func TestQueue(t *testing.T) {
 			want: "start warm 01; cancel warm 01; start save 02; end save 02; publish save 02; start warm 01; end warm 01; publish warm 01",
 		},
 		{
+			name: "asked work goes before background work and yields to a save",
+			steps: func(q *Queue, l *log) {
+				q.Submit(work(l, "01", Background, "warm 01", time.Second))
+				q.Submit(work(l, "03", Background, "warm 03", time.Second))
+				time.Sleep(100 * time.Millisecond)
+				q.Submit(work(l, "demo 02", Asked, "demo 02", time.Second))
+				time.Sleep(100 * time.Millisecond)
+				q.Submit(work(l, "02", Save, "save 02", 300*time.Millisecond))
+			},
+			want: "start warm 01; cancel warm 01; start demo 02; cancel demo 02; start save 02; end save 02; publish save 02; " +
+				"start demo 02; end demo 02; publish demo 02; start warm 01; end warm 01; publish warm 01; start warm 03; end warm 03; publish warm 03",
+		},
+		{
 			name: "background work waits while saves wait",
 			steps: func(q *Queue, l *log) {
 				q.Submit(work(l, "02", Save, "save 02", 300*time.Millisecond))

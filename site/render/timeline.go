@@ -17,6 +17,9 @@ import (
 type TimelineOptions struct {
 	Title string // names the chart, shown above it and read by screen readers; may be empty
 	Width int    // in px, clamped to 360–4000; 0 means 720
+	// UntilMS, if after the last span's end, is where the time axis ends:
+	// charts drawn side by side with the same UntilMS share one scale.
+	UntilMS float64
 }
 
 // Timeline limits.
@@ -138,6 +141,9 @@ func newTimeline(ss []checker.Span, o TimelineOptions) *timeline {
 	t.first, t.last = ss[0].StartMS, ss[0].EndMS
 	for _, s := range ss {
 		t.last = max(t.last, s.EndMS)
+	}
+	if plausible(o.UntilMS) {
+		t.last = max(t.last, o.UntilMS)
 	}
 	t.flight, t.peak, t.peakAt = inFlight(ss)
 

@@ -70,10 +70,14 @@
     if (form.getAttribute('aria-busy') === 'true') {
       return;
     }
-    var button = form.querySelector('button');
+    var button = form.querySelector('button[type="submit"]') || form.querySelector('button');
+    var label = button && button.textContent;
     form.setAttribute('aria-busy', 'true');
     if (button) {
       button.disabled = true;
+      if (form.getAttribute('data-busy')) {
+        button.textContent = form.getAttribute('data-busy');
+      }
     }
     fetch(form.action, {
       method: 'POST',
@@ -93,6 +97,12 @@
         target.innerHTML = rep.solution;
         target.scrollIntoView({ block: 'start' });
       }
+      if (rep.demo || rep.fire) {
+        var out = document.getElementById(form.getAttribute('data-target'));
+        if (out) {
+          out.innerHTML = rep.demo || rep.fire;
+        }
+      }
       if (rep.message || !rep.ok) {
         flash(rep.message || 'That did not work.', !rep.ok);
       }
@@ -102,6 +112,7 @@
       form.removeAttribute('aria-busy');
       if (button) {
         button.disabled = false;
+        button.textContent = label;
       }
     });
   });
@@ -302,6 +313,38 @@
   });
   connect();
 
+  // ---- Presenter mode ---------------------------------------------------
+
+  // Presenter mode (?present=1 or the p key): large type, high contrast,
+  // the checks beside the text at any width. It follows the presenter from
+  // lesson to lesson through the links.
+  function presentLinks(on) {
+    document.querySelectorAll('a[href^="/lesson/"], a.brand, a.prev[href="/"], a.next[href="/"]').forEach(function (a) {
+      var u = new URL(a.getAttribute('href'), window.location.href);
+      if (on) {
+        u.searchParams.set('present', '1');
+      } else {
+        u.searchParams.delete('present');
+      }
+      a.setAttribute('href', u.pathname + u.search + u.hash);
+    });
+  }
+
+  function setPresent(on) {
+    document.body.toggleAttribute('data-present', on);
+    var u = new URL(window.location.href);
+    if (on) {
+      u.searchParams.set('present', '1');
+    } else {
+      u.searchParams.delete('present');
+    }
+    window.history.replaceState(null, '', u.pathname + u.search + u.hash);
+    presentLinks(on);
+  }
+  if (document.body.hasAttribute('data-present')) {
+    presentLinks(true);
+  }
+
   // ---- Keyboard shortcuts -----------------------------------------------
 
   function follow(selector) {
@@ -368,6 +411,9 @@
         break;
       case 't':
         setTheme(themes[(themes.indexOf(root.getAttribute('data-theme')) + 1) % themes.length]);
+        break;
+      case 'p':
+        setPresent(!document.body.hasAttribute('data-present'));
         break;
       case '?':
         toggleShortcuts();
