@@ -141,6 +141,7 @@ type Sender struct {
 	stopped string // why sending stopped for good ("" while it goes on)
 	sent    int64  // updates acknowledged since start
 	dropped int    // updates dropped because the outbox was full
+	dirty   bool   // the outbox changed since it was saved
 }
 
 // outbox is the saved part of a Sender.
@@ -192,9 +193,9 @@ func NewSender(m Membership, dir string, o SenderOptions) (*Sender, error) {
 	return s, nil
 }
 
-// Add queues u (its Seq and time on the lesson are filled in here) and
-// saves the outbox. It does not touch the network.
-func (s *Sender) Add(u Update) error {
+// Add queues u (its Seq and time on the lesson are filled in here). It
+// touches neither the network nor the disk: Run saves the outbox.
+func (s *Sender) Add(u Update) {
 	s.mu.Lock()
 	now := s.o.Now()
 	if u.At.IsZero() {
@@ -222,13 +223,12 @@ func (s *Sender) Add(u Update) error {
 	s.out.NextSeq++
 	s.out.Items = append(s.out.Items, u)
 	s.trim()
-	err := s.saveLocked()
+	s.dirty = true
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-	return err
 }
 
 // trim keeps the outbox within its capacity: the oldest plain updates go
@@ -249,11 +249,24 @@ func (s *Sender) trim() {
 }
 
 func (s *Sender) saveLocked() error {
+	s.dirty = false
 	b, err := json.Marshal(s.out)
 	if err != nil {
 		return err
 	}
 	return writeFileAtomic(s.path, b)
+}
+
+// save writes the outbox if it changed; a failure shows in Status.
+func (s *Sender) save() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.dirty {
+		return
+	}
+	if err := s.saveLocked(); err != nil {
+		s.lastErr = "the outbox could not be saved: " + oneLine(err.Error())
+	}
 }
 
 // Pending is the number of updates not yet acknowledged.
@@ -278,17 +291,26 @@ func (s *Sender) Status() string {
 }
 
 // Run sends the outbox until ctx is done. It is the sender's one
-// goroutine; it returns when ctx ends.
+// goroutine; it returns when ctx ends, after saving the outbox.
 func (s *Sender) Run(ctx context.Context) {
+	defer s.save()
 	wait := time.Duration(0)
 	for {
+		s.save()
 		if wait > 0 {
+			// While waiting to retry, what is added is still saved.
 			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
+		waiting:
+			for {
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-s.wake:
+					s.save()
+				case <-t.C:
+					break waiting
+				}
 			}
 		}
 		batch := s.batch()
