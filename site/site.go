@@ -239,6 +239,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/lesson/{id}/undo", s.handleUndo)
 	mux.HandleFunc("POST /api/lesson/{id}/solution", s.handleSolution)
 	mux.HandleFunc("POST /api/lesson/{id}/open", s.handleOpen)
+	mux.HandleFunc("POST /api/lesson/{id}/help", s.handleAskHelp)
 
 	return s.secure(mux)
 }

@@ -168,6 +168,7 @@ type lessonView struct {
 	HintPanel   *hintsView
 	Prev, Next  *summary
 	Flash       string
+	Class       string // the class server the learner joined, "" if none
 }
 
 type fileView struct {
