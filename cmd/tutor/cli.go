@@ -67,6 +67,8 @@ func commands() []command {
 		{"solution", "ID", "show the reference solution of a passed lesson", solutionCmd},
 		{"verify", "[ID...]", "for authors: check that every lesson's variants behave as declared", verifyCmd},
 		{"doctor", "", "check this machine and the workspace", doctorCmd},
+		{"class", "", "for instructors: run a class server and its live dashboard", classCmd},
+		{"join", "URL", "join a class (the address `tutor class` printed) with --name", joinCmd},
 		{"lab", "NAME", "run a built-in experiment (async-vs-sync or cores) and print its table", labCmd},
 	}
 }

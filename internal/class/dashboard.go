@@ -99,7 +99,7 @@ func cellOf(lesson string, u *Update) Cell {
 	var d []string
 	d = append(d, tries, plural(u.HintsUsed, "hint", "hints"), durationText(u.TimeOnLessonS))
 	for _, f := range u.Failing {
-		d = append(d, f.Label()+measuresText(f.Measures))
+		d = append(d, f.Label()+measuresText(f))
 	}
 	c.Detail = strings.Join(d, " · ")
 	return c
@@ -119,15 +119,21 @@ func durationText(s int64) string {
 	return strconv.FormatInt(s/60, 10) + " min"
 }
 
-func measuresText(ms []Measure) string {
-	if len(ms) == 0 {
+// measuresText is a failing check's telling number with its bound:
+// ": 1063 ms (at most 300)".
+func measuresText(f FailingCheck) string {
+	m, ok := f.Telling()
+	if !ok {
 		return ""
 	}
-	var parts []string
-	for _, m := range ms {
-		parts = append(parts, formatNumber(m.Value)+unitText(m.Unit))
+	s := ": " + formatNumber(m.Value) + unitText(m.Unit)
+	switch m.Rule {
+	case "max":
+		s += " (at most " + formatNumber(m.Bound) + ")"
+	case "min":
+		s += " (at least " + formatNumber(m.Bound) + ")"
 	}
-	return ": " + strings.Join(parts, ", ")
+	return s
 }
 
 func unitText(u string) string {
@@ -169,10 +175,10 @@ func (s *Server) summaryOf(ls Lesson) Summary {
 				by[f.Name] = a
 			}
 			a.count++
-			if len(f.Measures) > 0 {
-				v := f.Measures[0].Value
+			if m, ok := f.Telling(); ok {
+				v := m.Value
 				if !a.has {
-					a.lo, a.hi, a.unit, a.has = v, v, f.Measures[0].Unit, true
+					a.lo, a.hi, a.unit, a.has = v, v, m.Unit, true
 				}
 				a.lo, a.hi = min(a.lo, v), max(a.hi, v)
 			}
@@ -325,7 +331,7 @@ func (s *Server) handleHelp(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, f := range h.Update.Failing {
-		v.Failing = append(v.Failing, f.Label()+measuresText(f.Measures))
+		v.Failing = append(v.Failing, f.Label()+measuresText(f))
 	}
 	var b bytes.Buffer
 	if err := pages.ExecuteTemplate(&b, "help.html", v); err != nil {

@@ -49,6 +49,7 @@ type Measure struct {
 	Unit  string  `json:"unit,omitempty"`
 	Bound float64 `json:"bound"`
 	Rule  string  `json:"rule,omitempty"` // "max" or "min"
+	OK    bool    `json:"ok"`             // this measure was within its bound
 }
 
 // Help is what "Ask for help" sends: the lesson's files and the last
@@ -66,12 +67,25 @@ type HelpCheck struct {
 	Message string `json:"message,omitempty"`
 }
 
-// Label is the check's title, or its name without one.
+// Label is the check's short name ("Responsive"), its title without one.
 func (f FailingCheck) Label() string {
-	if f.Title != "" {
-		return f.Title
+	if f.Name != "" {
+		return f.Name
 	}
-	return f.Name
+	return f.Title
+}
+
+// Telling is the measure that failed (the first one if none is marked).
+func (f FailingCheck) Telling() (Measure, bool) {
+	for _, m := range f.Measures {
+		if !m.OK {
+			return m, true
+		}
+	}
+	if len(f.Measures) > 0 {
+		return f.Measures[0], true
+	}
+	return Measure{}, false
 }
 
 // FailingOf lists the checks of res that did not pass, with their
@@ -87,7 +101,7 @@ func FailingOf(res *checker.Result) []FailingCheck {
 		}
 		fc := FailingCheck{Name: c.Name, Title: c.Title}
 		for _, m := range c.Measures {
-			fc.Measures = append(fc.Measures, Measure{What: m.What, Value: m.Value, Unit: m.Unit, Bound: m.Bound, Rule: m.Rule})
+			fc.Measures = append(fc.Measures, Measure{What: m.What, Value: m.Value, Unit: m.Unit, Bound: m.Bound, Rule: m.Rule, OK: m.Passed})
 		}
 		out = append(out, fc)
 	}

@@ -82,7 +82,7 @@ func (tc *testClass) send(m *Membership, us ...Update) (int, string) {
 
 func failing(seq int64, lesson string, ms float64) Update {
 	return Update{Seq: seq, Lesson: lesson, Status: "in-progress", Verdict: "fail", Attempts: int(seq),
-		Failing: []FailingCheck{{Name: "TestResponsive", Title: "Responsive", Measures: []Measure{{What: "slowest ping", Value: ms, Unit: "ms", Bound: 150, Rule: "max"}}}},
+		Failing: []FailingCheck{{Name: "Responsive", Title: "/health answers within 50 ms while pings wait", Measures: []Measure{{What: "slowest ping", Value: ms, Unit: "ms", Bound: 150, Rule: "max"}}}},
 		At:      time.Now()}
 }
 
@@ -254,7 +254,7 @@ func TestTheLessonLineNamesTheCheckThatFailsMostWithItsRange(t *testing.T) {
 	}
 	other := tc.join("Other")
 	u := failing(1, "02-event-loop", 0)
-	u.Failing = []FailingCheck{{Name: "TestConcurrent", Title: "Concurrent"}}
+	u.Failing = []FailingCheck{{Name: "Concurrent", Title: "10 pings at once"}}
 	tc.send(other, u)
 	for i := range 2 {
 		m := tc.join("Passes " + string(rune('A'+i)))
