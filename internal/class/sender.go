@@ -219,8 +219,11 @@ func (s *Sender) Add(u Update) {
 		}
 		u.TimeOnLessonS = int64(max(0, end.Sub(first).Seconds()))
 	}
-	u.Seq = s.out.NextSeq
-	s.out.NextSeq++
+	// Seq never goes back, even if the outbox file was lost: it is at
+	// least the clock in microseconds, so the server (which keeps only
+	// updates newer than the last it kept) does not ignore a fresh outbox.
+	u.Seq = max(s.out.NextSeq, now.UnixMicro())
+	s.out.NextSeq = u.Seq + 1
 	s.out.Items = append(s.out.Items, u)
 	s.trim()
 	s.dirty = true

@@ -123,7 +123,10 @@ func TestTheSenderNeverWaitsAndSendsWhatItMissedWhenTheServerIsBack(t *testing.T
 	var me MeResponse
 	json.NewDecoder(resp.Body).Decode(&me)
 	resp.Body.Close()
-	if me.Acked != 11 || me.Lessons["02-event-loop"].Failing[0].Measures[0].Value != 109 || me.Lessons["01-hello"] == nil {
+	snd2.mu.Lock()
+	last := snd2.out.NextSeq - 1
+	snd2.mu.Unlock()
+	if me.Acked != last || me.Lessons["02-event-loop"].Failing[0].Measures[0].Value != 109 || me.Lessons["01-hello"] == nil {
 		t.Fatalf("the server has %+v", me)
 	}
 	cancel()
@@ -156,5 +159,32 @@ func TestAStrangerAddressIsRefusedBeforeAnythingIsSent(t *testing.T) {
 		if _, err := Join(context.Background(), http.DefaultClient, u, "Ada"); err == nil {
 			t.Errorf("%q: joined", u)
 		}
+	}
+}
+
+func TestALostOutboxDoesNotMakeTheServerIgnoreNewUpdates(t *testing.T) {
+	tc := startClass(t, t.TempDir(), Limits{})
+	m := tc.join("Ada")
+	for range 2 { // two tutors with no outbox between them (deleted, damaged)
+		snd, _ := NewSender(*m, t.TempDir(), SenderOptions{})
+		snd.Add(failing(0, "01-hello", 1))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { snd.Run(ctx); close(done) }()
+		for deadline := time.Now().Add(5 * time.Second); snd.Pending() > 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+	}
+	_, body := tc.do("GET", "/api/me", m.Token, nil)
+	var me MeResponse
+	json.Unmarshal([]byte(body), &me)
+	if got := me.Lessons["01-hello"]; got == nil {
+		t.Fatalf("nothing kept: %s", body)
+	}
+	st := tc.s.Snapshot()
+	if st.Learners[0].Seq != me.Acked || me.Acked < time.Now().Add(-time.Minute).UnixMicro() {
+		t.Fatalf("the second tutor's update was ignored: %s", body)
 	}
 }
