@@ -456,7 +456,7 @@ func (s *Sender) post(ctx context.Context, batch []Update) (int64, error) {
 		return ur.Acked, nil
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return 0, &permanentError{msg: serverReason(resp)}
-	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusRequestEntityTooLarge:
+	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusRequestEntityTooLarge || resp.StatusCode == http.StatusConflict:
 		return 0, &permanentError{msg: serverReason(resp), drop: true}
 	default: // 429, 5xx: try again later
 		return 0, errors.New(serverReason(resp))

@@ -428,6 +428,10 @@ func (s *Server) learnerOnly(h func(http.ResponseWriter, *http.Request, *learner
 	}
 }
 
+// maxOpenHelp bounds a learner's unanswered help requests (each carries
+// their code, up to MaxHelpBody).
+const maxOpenHelp = 3
+
 // UpdatesRequest is the body of POST /api/updates.
 type UpdatesRequest struct {
 	Updates []Update `json:"updates"`
@@ -475,7 +479,17 @@ func (s *Server) handleUpdates(w http.ResponseWriter, r *http.Request, l *learne
 			fresh = append(fresh, u)
 		}
 	}
+	open := 0
+	for _, h := range s.help {
+		if h.Learner == l.id && !h.Done {
+			open++
+		}
+	}
 	s.mu.Unlock()
+	if helps > 0 && open+helps > maxOpenHelp && slices.ContainsFunc(fresh, func(u Update) bool { return u.Help != nil }) {
+		refuse(w, http.StatusConflict, fmt.Sprintf("you already have %d help requests waiting: the instructor will come to you", open))
+		return
+	}
 	if len(fresh) > 0 {
 		rec := record{T: "up", ID: l.id, At: time.Now().UTC(), Updates: fresh}
 		if !s.persist(w, r, rec) {
@@ -505,6 +519,12 @@ func (s *Server) validate(u Update) string {
 	}
 	if !slices.ContainsFunc(s.cfg.Lessons, func(l Lesson) bool { return l.ID == u.Lesson }) {
 		return "unknown lesson " + strconv.Quote(oneLine(u.Lesson))
+	}
+	if !slices.Contains([]string{"not-started", "in-progress", "passed"}, u.Status) {
+		return "unknown status " + strconv.Quote(oneLine(u.Status))
+	}
+	if !slices.Contains([]string{"", "pass", "fail", "build-error", "timeout"}, u.Verdict) {
+		return "unknown verdict " + strconv.Quote(oneLine(u.Verdict))
 	}
 	if len(u.Failing) > 64 {
 		return "too many failing checks"

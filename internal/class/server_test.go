@@ -189,6 +189,23 @@ func TestBoundsAreOneLineRefusals(t *testing.T) {
 	if c, _ := tc.do("POST", "/api/join", "", JoinRequest{Code: testCode, Name: strings.Repeat("a", 41)}); c != 400 {
 		t.Errorf("a long name: %d", c)
 	}
+	// Help requests: at most 3 waiting per learner.
+	tc3 := startClass(t, t.TempDir(), Limits{})
+	eve := tc3.join("Eve")
+	if c, _ := tc3.send(eve, Update{Seq: 1, Lesson: "01-hello", Status: "in-progress", Verdict: strings.Repeat("v", 100)}); c != 400 {
+		t.Errorf("an unknown verdict: %d", c)
+	}
+	for i := range 4 {
+		h := failing(int64(i+1), "01-hello", 1)
+		h.Help = &Help{Files: map[string]string{"a.go": "package a"}}
+		c, _ := tc3.send(eve, h)
+		if want := map[bool]int{true: 200, false: 409}[i < 3]; c != want {
+			t.Errorf("help request %d: %d, want %d", i+1, c, want)
+		}
+	}
+	if n := len(tc3.s.Snapshot().Help); n != 3 {
+		t.Errorf("%d help requests kept, want 3", n)
+	}
 	// The rate: the burst is 3 requests, then one a second.
 	tc2 := startClass(t, t.TempDir(), Limits{LearnerRate: 1, LearnerBurst: 3})
 	bob := tc2.join("Bob")
