@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,4 +182,38 @@ func rounded(ds []time.Duration) []time.Duration {
 		out[i] = d.Round(time.Millisecond)
 	}
 	return out
+}
+
+// TestJoinFromTheCommandLine: `tutor join` saves the membership in the
+// workspace (owner-only), and its usage errors are one line, exit 2.
+func TestJoinFromTheCommandLine(t *testing.T) {
+	c, err := lessons.Load(lessons.Embedded(), "lessons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, stop := classOn(t, ln, t.TempDir(), c)
+	defer stop()
+	ws := filepath.Join(t.TempDir(), "ws")
+	joinURL := "http://" + ln.Addr().String() + "/join?code=code4tests"
+	for _, bad := range [][]string{{"join"}, {"join", joinURL}, {"join", "http://" + ln.Addr().String() + "/join?code=wrong", "--name", "Ada"}} {
+		_, errOut, code := tutor(t, ws, bad...)
+		if code != exitProblem || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("tutor %v: exit %d, stderr %q", bad, code, errOut)
+		}
+	}
+	out, errOut, code := tutor(t, ws, "join", joinURL, "--name", "Ada Lovelace")
+	if code != 0 || !strings.Contains(out, "Joined the class") {
+		t.Fatalf("join: exit %d\n%s%s", code, out, errOut)
+	}
+	fi, err := os.Stat(filepath.Join(ws, workspace.StateDir, class.MembershipFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the membership file: %v %v", fi, err)
+	}
+	if st := cs.Snapshot(); len(st.Learners) != 1 || st.Learners[0].Name != "Ada Lovelace" {
+		t.Fatalf("the class has %+v", st.Learners)
+	}
 }

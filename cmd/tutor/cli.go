@@ -163,7 +163,7 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 // takesValue reports whether a global flag needs the next argument.
 func takesValue(a string) bool {
 	n := strings.TrimLeft(a, "-")
-	return n == "workspace"
+	return n == "workspace" || n == "class" || n == "name" // `tutor --class URL --name NAME` serves in a class
 }
 
 // parseInterleaved parses flags that may appear before, between or after
