@@ -3,6 +3,8 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -198,4 +200,86 @@ func TestClassDashboard(t *testing.T) {
 		t.Fatalf("the help page's code is not highlighted (%d keyword spans, %v)", kw, err)
 	}
 	check("class-help")
+}
+
+// TestAskForHelpFromTheLessonPage: a learner's tutor started with --class
+// reports a check's result to the class, and the lesson page's "Ask for
+// help" button (and only it) puts their code in the help queue.
+func TestAskForHelpFromTheLessonPage(t *testing.T) {
+	joinURL, dash := startClass(t)
+	s := startTutor(t, "--class", joinURL, "--name", "Ada")
+	base, _, _ := strings.Cut(dash, "/?token=")
+	token := dash[strings.Index(dash, "token=")+len("token="):]
+	state := func() class.State {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/api/state", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var st class.State
+		json.NewDecoder(resp.Body).Decode(&st)
+		return st
+	}
+	c := course(t)
+	l, _ := c.Lesson("02")
+	ctx, _ := tab(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(s.url+"lesson/"+l.ID),
+		chromedp.Click(chromedp.CSS(`form[action$="/check"] button`))); err != nil {
+		t.Fatal(err)
+	}
+	waitVerdict(t, ctx, "fail", 60*time.Second)
+	var st class.State
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		st = state()
+		if len(st.Learners) == 1 && st.Learners[0].Cells[1].Class == "failing" {
+			break
+		}
+	}
+	if len(st.Learners) != 1 || st.Learners[0].Name != "Ada" || st.Learners[0].Cells[1].Class != "failing" || !strings.Contains(st.Learners[0].Cells[1].Detail, "ms") {
+		t.Fatalf("the class does not show Ada's failing result on %s: %+v", l.ID, st.Learners)
+	}
+	if len(st.Help) != 0 {
+		t.Fatalf("a help request before the button was pressed: %+v", st.Help)
+	}
+	// The page with the class card passes axe too.
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](axeJS)); err != nil {
+		t.Fatal(err)
+	}
+	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]violation](runAxe, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		t.Errorf("lesson page in a class: %s %s: %s\n    %s", v.Impact, v.ID, v.Help, strings.Join(v.Nodes, "\n    "))
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form[action$="/help"] button`))); err != nil {
+		t.Fatal(err)
+	}
+	if dir := os.Getenv("TUTOR_E2E_SCREENSHOTS"); dir != "" {
+		os.MkdirAll(dir, 0o755)
+		chromedp.Do(ctx, chromedp.Sleep(300*time.Millisecond))
+		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			os.WriteFile(filepath.Join(dir, "class-lesson-asked.png"), png, 0o644)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(st.Help) == 0; time.Sleep(100 * time.Millisecond) {
+		st = state()
+	}
+	if len(st.Help) != 1 || st.Help[0].Name != "Ada" || st.Help[0].Lesson != l.ID {
+		t.Fatalf("after Ask for help the queue is %+v", st.Help)
+	}
+	req, _ := http.NewRequest("GET", base+"/help/1", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "Ping") || !strings.Contains(string(page), `class="chroma"`) || !strings.Contains(string(page), "Concurrent") {
+		t.Fatalf("the help page lacks the code or the result:\n%s", page)
+	}
 }
