@@ -126,6 +126,9 @@ type learner struct {
 	lastSeen  time.Time
 	lessons   map[string]*Update
 	rate      *bucket
+	// posting serialises one learner's update requests, so that the
+	// order they are logged in is the order they are applied in.
+	posting sync.Mutex
 }
 
 type helpItem struct {
@@ -458,6 +461,8 @@ func (s *Server) handleUpdates(w http.ResponseWriter, r *http.Request, l *learne
 		refuse(w, http.StatusBadRequest, fmt.Sprintf("send 1 to %d updates at a time", s.lim.MaxBatch))
 		return
 	}
+	l.posting.Lock()
+	defer l.posting.Unlock()
 	helps := 0
 	for i, u := range req.Updates {
 		if msg := s.validate(u); msg != "" {

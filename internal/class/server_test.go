@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -325,5 +326,28 @@ func TestTheEventStreamCarriesEachUpdate(t *testing.T) {
 	s := got.String()
 	if !strings.Contains(s, "event: learner") || !strings.Contains(s, `"seq":1`) || !strings.Contains(s, "1 of 1 fail Responsive: 300 ms") {
 		t.Fatalf("stream: %s", s)
+	}
+}
+
+// TestConcurrentRequestsOfOneLearnerAreAppliedInLogOrder: a client that
+// sends two requests at once (ours never does) cannot make the server
+// acknowledge an update it then ignores.
+func TestConcurrentRequestsOfOneLearnerAreAppliedInLogOrder(t *testing.T) {
+	dir := t.TempDir()
+	tc := startClass(t, dir, Limits{LearnerRate: 1000, LearnerBurst: 1000})
+	ada := tc.join("Ada")
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			lesson := testLessons[i%2].ID
+			tc.send(ada, failing(int64(i+1), lesson, float64(i)))
+		})
+	}
+	wg.Wait()
+	before := mustJSON(tc.s.Snapshot())
+	tc.stop()
+	tc2 := startClass(t, dir, Limits{})
+	if after := mustJSON(tc2.s.Snapshot()); after != before {
+		t.Fatalf("the state after a restart differs from the one acknowledged:\n%s\n%s", before, after)
 	}
 }
