@@ -351,3 +351,39 @@ func TestConcurrentRequestsOfOneLearnerAreAppliedInLogOrder(t *testing.T) {
 		t.Fatalf("the state after a restart differs from the one acknowledged:\n%s\n%s", before, after)
 	}
 }
+
+func TestMarkingHelpAnsweredNeedsTheDashboardAndTheSameSite(t *testing.T) {
+	tc := startClass(t, t.TempDir(), Limits{})
+	ada := tc.join("Ada")
+	h := failing(1, "01-hello", 1)
+	h.Help = &Help{Files: map[string]string{"a.go": "package a"}}
+	tc.send(ada, h)
+	req, _ := http.NewRequest("POST", tc.hs.URL+"/help/1/done", nil)
+	req.Header.Set("Authorization", "Bearer "+testInstructor)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || tc.s.Snapshot().Help[0].Done {
+		t.Fatalf("a cross-site POST: %d, done %v", resp.StatusCode, tc.s.Snapshot().Help[0].Done)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ = http.NewRequest("POST", tc.hs.URL+"/help/1/done", nil)
+	req.Header.Set("Authorization", "Bearer "+testInstructor)
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !tc.s.Snapshot().Help[0].Done {
+		t.Fatalf("the instructor's POST: %d, done %v", resp.StatusCode, tc.s.Snapshot().Help[0].Done)
+	}
+	for _, p := range []string{"/help/0", "/help/2", "/help/x", "/help/-1"} {
+		if c, _ := tc.do("GET", p, testInstructor, nil); c != 404 {
+			t.Errorf("%s: %d", p, c)
+		}
+	}
+}
