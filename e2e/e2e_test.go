@@ -275,34 +275,7 @@ func TestLessonPage(t *testing.T) {
 		t.Errorf("%s's timeline after Check now: open = %s (%v), want true: the learner opened it", folded, state, err)
 	}
 
-	styles := []struct {
-		name string
-		save func(content []byte) error
-	}{
-		{"in-place write", func(b []byte) error { return os.WriteFile(file, b, 0o644) }},
-		{"write then rename", func(b []byte) error {
-			tmp := filepath.Join(filepath.Dir(file), ".ping.go.tmp-e2e")
-			if err := os.WriteFile(tmp, b, 0o644); err != nil {
-				return err
-			}
-			return os.Rename(tmp, file)
-		}},
-		{"sed -i", func(b []byte) error {
-			src := filepath.Join(t.TempDir(), "content")
-			os.WriteFile(src, b, 0o644)
-			return exec.Command("sed", "-i", "-e", "$r "+src, "-e", "d", file).Run()
-		}},
-		{"vim", func(b []byte) error {
-			if _, err := exec.LookPath("vim"); err != nil {
-				t.Skip("vim not installed")
-			}
-			src := filepath.Join(t.TempDir(), "content")
-			os.WriteFile(src, b, 0o644)
-			return exec.Command("vim", "-N", "-u", "DEFAULTS", "-i", "NONE", "-n", "--cmd", "set backupskip=",
-				"-es", "-c", "%d", "-c", "0r "+src, "-c", "wq", file).Run()
-		}},
-		{"JetBrains safe write", func(b []byte) error { return jetbrainsSave(file, b) }},
-	}
+	styles := editorStyles(t, file)
 	for _, st := range styles {
 		if err := st.save(solution); err != nil {
 			t.Fatalf("%s: save: %v", st.name, err)
@@ -528,5 +501,42 @@ func TestScreenshots(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// editorStyle is one way an editor writes a file.
+type editorStyle struct {
+	name string
+	save func(content []byte) error
+}
+
+// editorStyles returns the five ways of saving file that the tutor must
+// notice: in place, write then rename, sed -i, vim and JetBrains' safe write.
+func editorStyles(t *testing.T, file string) []editorStyle {
+	t.Helper()
+	return []editorStyle{
+		{"in-place write", func(b []byte) error { return os.WriteFile(file, b, 0o644) }},
+		{"write then rename", func(b []byte) error {
+			tmp := filepath.Join(filepath.Dir(file), ".ping.go.tmp-e2e")
+			if err := os.WriteFile(tmp, b, 0o644); err != nil {
+				return err
+			}
+			return os.Rename(tmp, file)
+		}},
+		{"sed -i", func(b []byte) error {
+			src := filepath.Join(t.TempDir(), "content")
+			os.WriteFile(src, b, 0o644)
+			return exec.Command("sed", "-i", "-e", "$r "+src, "-e", "d", file).Run()
+		}},
+		{"vim", func(b []byte) error {
+			if _, err := exec.LookPath("vim"); err != nil {
+				t.Skip("vim not installed")
+			}
+			src := filepath.Join(t.TempDir(), "content")
+			os.WriteFile(src, b, 0o644)
+			return exec.Command("vim", "-N", "-u", "DEFAULTS", "-i", "NONE", "-n", "--cmd", "set backupskip=",
+				"-es", "-c", "%d", "-c", "0r "+src, "-c", "wq", file).Run()
+		}},
+		{"JetBrains safe write", func(b []byte) error { return jetbrainsSave(file, b) }},
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"maps"
 	"path"
@@ -509,14 +511,15 @@ func ParseHints(file string, src []byte) ([]Hint, error) {
 	return hints, nil
 }
 
-var pkgClause = regexp.MustCompile(`(?m)^package\s+([A-Za-z_][A-Za-z0-9_]*)`)
-
+// packageName returns the name in src's package clause, "" when src has none
+// that parses. Only the clause is parsed, so a file whose body does not
+// compile still has a name.
 func packageName(src []byte) string {
-	m := pkgClause.FindSubmatch(src)
-	if m == nil {
+	f, err := parser.ParseFile(token.NewFileSet(), "", src, parser.PackageClauseOnly)
+	if err != nil {
 		return ""
 	}
-	return string(m[1])
+	return f.Name.Name
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:unmarshal errors:\n\s*)?line (\d+): `)

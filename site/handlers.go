@@ -19,7 +19,7 @@ import (
 
 // pageFiles are the page templates; each is parsed with the layout and the
 // fragments. "fragments" alone renders the pieces sent over SSE and JSON.
-var pageFiles = []string{"map", "lesson", "solution", "error"}
+var pageFiles = []string{"map", "lesson", "solution", "error", "lab"}
 
 // parseTemplates parses templates/ from fsys.
 func parseTemplates(fsys fs.FS) (map[string]*template.Template, error) {

@@ -101,6 +101,9 @@ type Config struct {
 	// Editor is the configured editor command. If empty, "open in editor"
 	// is a vscode://file link; otherwise it asks the Backend to run it.
 	Editor string
+	// Labs runs the lab pages' experiments; nil: the pages show the knobs
+	// but cannot run.
+	Labs LabRunner
 	// Token, if not empty, is required on every request (see [TokenGate]):
 	// set it whenever the server listens on an address other machines can
 	// reach.
@@ -227,6 +230,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.handleMap)
 	mux.HandleFunc("GET /lesson/{id}", s.handleLesson)
+	mux.HandleFunc("GET /lab/{name}", s.handleLab)
 	mux.HandleFunc("GET /events", s.handleEvents)
 	mux.HandleFunc("GET /static/{file...}", s.handleStatic)
 	mux.HandleFunc("GET /chroma.css", s.handleChroma)
@@ -240,6 +244,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/lesson/{id}/solution", s.handleSolution)
 	mux.HandleFunc("POST /api/lesson/{id}/open", s.handleOpen)
 	mux.HandleFunc("POST /api/lesson/{id}/help", s.handleAskHelp)
+	mux.HandleFunc("POST /api/lab/{name}/run", s.handleLabRun)
 
 	return s.secure(mux)
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/gotutor/tutor/checker"
+	"github.com/gotutor/tutor/internal/lab"
 	"github.com/gotutor/tutor/site/render"
 )
 
@@ -94,6 +95,7 @@ type page struct {
 	Lesson   *lessonView
 	Solution *solutionView
 	Error    *errorView
+	Lab      *labView // labs.go
 }
 
 // summary is one lesson as the map and the pager show it.
@@ -121,6 +123,7 @@ type mapView struct {
 	Percent   int
 	Minutes   int // expected time of the lessons not passed yet
 	Continue  *summary
+	Labs      []lab.Spec // labs.go
 }
 
 type moduleView struct {
@@ -130,7 +133,7 @@ type moduleView struct {
 }
 
 func (s *Server) mapView(snap Snapshot) *mapView {
-	v := &mapView{Workspace: snap.Workspace, Total: len(s.pages)}
+	v := &mapView{Workspace: snap.Workspace, Total: len(s.pages), Labs: lab.Specs()}
 	for i, m := range s.modules {
 		v.Modules = append(v.Modules, moduleView{N: i + 1, Title: m})
 	}

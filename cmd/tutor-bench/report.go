@@ -230,7 +230,7 @@ func (r *report) write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "| `tutor serve` start → \"Ready\" line, %s | %s | |\n", cache, secs(r.start))
 	fmt.Fprintf(w, "| RSS of `tutor serve` at \"Ready\" | %s | |\n", mib(r.serveReady))
-	fmt.Fprintf(w, "| RSS of `tutor serve` idle (after its first check) | %s | < %s: %s |\n", mib(r.serveIdle), mib(targetIdle), met(r.serveIdle < targetIdle))
+	fmt.Fprintf(w, "| RSS of `tutor serve` idle (2 s after Ready) | %s | < %s: %s |\n", mib(r.serveIdle), mib(targetIdle), met(r.serveIdle < targetIdle))
 	fmt.Fprintf(w, "| RSS of `tutor serve`, peak during a check (20 ms samples) | %s | |\n", mib(r.servePeak))
 	fmt.Fprintf(w, "| RSS of `tutor serve` 2 s after that check | %s | |\n", mib(r.serveAfter))
 	if len(r.lessons) > 0 {

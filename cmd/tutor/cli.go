@@ -8,7 +8,6 @@ import (
 	"io"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/gotutor/tutor/internal/app"
@@ -69,7 +68,7 @@ func commands() []command {
 		{"doctor", "", "check this machine and the workspace", doctorCmd},
 		{"class", "", "for instructors: run a class server and its live dashboard", classCmd},
 		{"join", "URL", "join a class (the address `tutor class` printed) with --name", joinCmd},
-		{"lab", "NAME", "run a built-in experiment (async-vs-sync or cores) and print its table", labCmd},
+		{"lab", "NAME", "run a built-in experiment (async-vs-sync, cores, workers or queue) and print its table", labCmd},
 	}
 }
 
@@ -196,8 +195,7 @@ func flagErr(err error) string {
 
 func flagNames(fs *flag.FlagSet) string {
 	var names []string
-	fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
-	sort.Strings(names)
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) }) // VisitAll goes in lexical order
 	return strings.Join(names, ", ")
 }
 

@@ -19,7 +19,15 @@ func labCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	conc := fs.String("n", "20,40,80,120", "async-vs-sync: comma-separated burst sizes")
 	jobs := fs.Int("jobs", 0, "cores: CPU jobs sent at once (default 10 × GOMAXPROCS)")
 	deadline := fs.Duration("deadline", 0, "cores: a job answered later than this is late (default 4 units)")
+	fs.String("workers", "1,2,4", "workers: comma-separated worker counts")
+	fs.Int("requests", 0, "workers: requests in the sleeping bursts (default 120); queue: arrivals per load (default 200)")
+	fs.Int("blocking", 8, "workers: requests to the async handler that blocks its loop")
+	fs.Duration("service", 20*time.Millisecond, "queue: mean service time d")
+	fs.String("loads", "50,70,80,90,95", "queue: utilisations in percent of k/d (--pool is k, default 4)")
 	return func(ctx context.Context, e *env, args []string) error {
+		if len(args) == 1 && (args[0] == "workers" || args[0] == "queue") {
+			return knobLab(ctx, e, fs, args[0])
+		}
 		if len(args) == 1 && args[0] == "cores" {
 			o := lab.CoresOptions{Jobs: *jobs, Deadline: *deadline}
 			fs.Visit(func(f *flag.Flag) {
@@ -37,7 +45,7 @@ func labCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			return nil
 		}
 		if len(args) != 1 || args[0] != "async-vs-sync" {
-			return usageErr("lab needs the name of an experiment: async-vs-sync or cores")
+			return usageErr("lab needs the name of an experiment: async-vs-sync, cores, workers or queue")
 		}
 		var ns []int
 		for _, f := range strings.Split(*conc, ",") {
@@ -58,4 +66,51 @@ func labCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		fmt.Fprintf(e.stdout, "\n(measured in %.1f s)\n", time.Since(start).Seconds())
 		return nil
 	}
+}
+
+// knobLab runs a lab through its knobs (the flags set on the command line
+// that are knobs of this lab) and prints its aligned table.
+func knobLab(ctx context.Context, e *env, fs *flag.FlagSet, name string) error {
+	spec, _ := lab.Find(name)
+	knobs := map[string]string{}
+	var foreign []string
+	fs.Visit(func(f *flag.Flag) {
+		for _, k := range spec.Knobs {
+			if k.Name == f.Name {
+				knobs[f.Name] = f.Value.String()
+				return
+			}
+		}
+		if f.Name != "workspace" {
+			foreign = append(foreign, "--"+f.Name)
+		}
+	})
+	if len(foreign) > 0 {
+		return usageErr("lab %s: %s is not a knob of this lab", name, strings.Join(foreign, ", "))
+	}
+	err := lab.Run(ctx, name, knobs, func(ev lab.Event) {
+		switch ev.Kind {
+		case lab.EventStart:
+			st := ev.Data.(lab.Start)
+			load := ""
+			if st.Load != "" {
+				load = ", load average " + st.Load
+			}
+			fmt.Fprintf(e.stdout, "%s, on %d CPUs (GOMAXPROCS %d%s)…\n", spec.Title, st.CPUs, st.GOMAXPROCS, load)
+			if spec.Simulated != "" {
+				fmt.Fprintf(e.stdout, "%s\n", spec.Simulated)
+			}
+			fmt.Fprintln(e.stdout)
+		case lab.EventDone:
+			fmt.Fprint(e.stdout, ev.Data.(string))
+			fmt.Fprintf(e.stdout, "\n%s\n", spec.Look)
+		}
+	})
+	if lab.IsKnobError(err) {
+		return usageErr("lab %s: %v", name, err)
+	}
+	if err != nil {
+		return fmt.Errorf("lab %s: %w", name, err)
+	}
+	return nil
 }

@@ -86,7 +86,7 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		} else if cb != nil {
 			backend = cb
 		}
-		s, err := site.New(site.Config{Course: a.Course, Backend: backend, Hosts: hosts, Dev: *dev, Editor: *editor, Token: tok})
+		s, err := site.New(site.Config{Course: a.Course, Backend: backend, Labs: live, Hosts: hosts, Dev: *dev, Editor: *editor, Token: tok})
 		if err != nil {
 			ln.Close()
 			return err

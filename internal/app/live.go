@@ -67,6 +67,7 @@ type Live struct {
 	progress *checker.Progress // how far that check has got
 	notice   string
 	warming  string
+	lab      *labRun // the lab run in progress, nil if none (labs.go)
 	// told is the progress each lesson's last update carried, so a change
 	// made by another process (`tutor hint` or `tutor check` in a terminal
 	// beside the page) is noticed and published.
@@ -247,6 +248,7 @@ func (lv *Live) check(ctx context.Context, l *lessons.Lesson, snap snapshot) fun
 	lv.checking, lv.progress = l.ID, nil
 	lv.mu.Unlock()
 	lv.publishLesson(KindChecking, l.ID, snap.seen)
+	lv.stopLab() // saves first: a lab must not disturb the measurement
 	job := lv.app.Job(lv.app.WS.Root, l, snap.files)
 	job.OnProgress = func(p checker.Progress) {
 		if len(p.Done) == 0 {

@@ -18,19 +18,25 @@ type CoresOptions struct {
 	Unit     time.Duration // CPU time of one job alone on a core; 0 → 20 ms
 	Deadline time.Duration // a job answered later than this is late; 0 → 4 units
 	Rounds   int           // bursts per way, the median is reported; 0 → 3
+	// OnRow, if not nil, is called with each way's row as soon as it is
+	// measured, from the goroutine that called [Cores].
+	OnRow func(CoresRow)
 }
 
 // CoresRow is what one way of running the burst measured (medians over the
 // rounds).
 type CoresRow struct {
-	Way    string        // "unbounded", "pool of GOMAXPROCS (2)", "pool of 1"
-	Limit  int           // jobs allowed to compute at once; 0: no limit
-	OnTime int           // jobs finished within the deadline
-	Late   int           // jobs finished after it
-	P50    time.Duration // completion times, from the burst's start
-	P90    time.Duration
-	Last   time.Duration
-	Peak   int // jobs computing at once, at most
+	Way    string        `json:"way"`     // "unbounded", "pool of GOMAXPROCS (2)", "pool of 1"
+	Limit  int           `json:"limit"`   // jobs allowed to compute at once; 0: no limit
+	OnTime int           `json:"on_time"` // jobs finished within the deadline
+	Late   int           `json:"late"`    // jobs finished after it
+	P50    time.Duration `json:"p50_ns"`  // completion times, from the burst's start
+	P90    time.Duration `json:"p90_ns"`
+	Last   time.Duration `json:"last_ns"`
+	Peak   int           `json:"peak"` // jobs computing at once, at most
+	// Times are every job's completion time in one burst, sorted: the
+	// round whose p50 is the median one.
+	Times []time.Duration `json:"times_ns"`
 }
 
 // Cores runs the experiment behind lesson 07: a burst of CPU jobs, run three
@@ -46,6 +52,8 @@ func Cores(ctx context.Context, o CoresOptions) ([]CoresRow, error) {
 	o.Deadline = cmp.Or(o.Deadline, 4*o.Unit)
 	o.Rounds = cmp.Or(o.Rounds, 3)
 	switch {
+	case o.Deadline < 0:
+		return nil, fmt.Errorf("deadline must be positive, got %v", o.Deadline)
 	case o.Jobs < 1 || o.Jobs > 1000:
 		return nil, fmt.Errorf("jobs must be 1 to 1000, got %d", o.Jobs)
 	case o.Unit < time.Millisecond || o.Unit > time.Second:
@@ -66,12 +74,15 @@ func Cores(ctx context.Context, o CoresOptions) ([]CoresRow, error) {
 	for _, w := range ways {
 		var rounds []CoresRow
 		for range o.Rounds {
-			if err := ctx.Err(); err != nil {
+			r, err := coresBurst(ctx, o, spins, w.limit)
+			if err != nil {
 				return nil, err
 			}
-			rounds = append(rounds, coresBurst(o, spins, w.limit))
+			rounds = append(rounds, r)
 		}
-		r := CoresRow{Way: w.name, Limit: w.limit,
+		byP50 := slices.Clone(rounds)
+		slices.SortFunc(byP50, func(a, b CoresRow) int { return cmp.Compare(a.P50, b.P50) })
+		r := CoresRow{Way: w.name, Limit: w.limit, Times: byP50[len(byP50)/2].Times,
 			OnTime: median(pick(rounds, func(r CoresRow) int { return r.OnTime })),
 			Late:   median(pick(rounds, func(r CoresRow) int { return r.Late })),
 			P50:    median(pick(rounds, func(r CoresRow) time.Duration { return r.P50 })),
@@ -80,13 +91,17 @@ func Cores(ctx context.Context, o CoresOptions) ([]CoresRow, error) {
 			Peak:   median(pick(rounds, func(r CoresRow) int { return r.Peak })),
 		}
 		rows = append(rows, r)
+		if o.OnRow != nil {
+			o.OnRow(r)
+		}
 	}
 	return rows, nil
 }
 
 // coresBurst sends o.Jobs jobs at once, limit at a time (0: no limit), and
-// measures each job's completion time from the start of the burst.
-func coresBurst(o CoresOptions, spins int, limit int) CoresRow {
+// measures each job's completion time from the start of the burst. Jobs
+// stop computing soon after ctx ends, and then it returns ctx's error.
+func coresBurst(ctx context.Context, o CoresOptions, spins int, limit int) (CoresRow, error) {
 	var slots chan struct{}
 	if limit > 0 {
 		slots = make(chan struct{}, limit)
@@ -102,15 +117,18 @@ func coresBurst(o CoresOptions, spins int, limit int) CoresRow {
 				defer func() { <-slots }()
 			}
 			exit := g.enter()
-			spin(spins)
+			spinCtx(ctx, spins)
 			exit()
 			done[i] = time.Since(start)
 		})
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return CoresRow{}, err
+	}
 	slices.Sort(done)
 	r := CoresRow{Peak: g.peakNow(), Last: done[len(done)-1],
-		P50: done[len(done)/2], P90: done[len(done)*9/10]}
+		P50: done[len(done)/2], P90: done[len(done)*9/10], Times: done}
 	for _, d := range done {
 		if d <= o.Deadline {
 			r.OnTime++
@@ -118,7 +136,18 @@ func coresBurst(o CoresOptions, spins int, limit int) CoresRow {
 			r.Late++
 		}
 	}
-	return r
+	return r, nil
+}
+
+// spinCtx burns CPU for n steps in slices of about 50,000 steps (well under
+// a millisecond), and stops early once ctx is done.
+func spinCtx(ctx context.Context, n int) {
+	const slice = 50_000
+	for n > 0 && ctx.Err() == nil {
+		step := min(n, slice)
+		spin(step)
+		n -= step
+	}
 }
 
 // calibrate finds how many spin steps take unit on one core of this machine

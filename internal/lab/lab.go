@@ -26,10 +26,11 @@ import (
 // Row is one line of the async-vs-sync table: the median of the repeated
 // bursts at one concurrency.
 type Row struct {
-	Concurrency int           // requests sent at once
-	Async, Sync time.Duration // wall time of the burst, from sending to the last answer
-	AsyncPeak   int           // most async handlers inside their wait at once
-	SyncPeak    int           // most sync handlers inside their wait at once
+	Concurrency int           `json:"concurrency"` // requests sent at once
+	Async       time.Duration `json:"async_ns"`    // wall time of the async burst, from sending to the last answer
+	Sync        time.Duration `json:"sync_ns"`     // the same for the sync burst
+	AsyncPeak   int           `json:"async_peak"`  // most async handlers inside their wait at once
+	SyncPeak    int           `json:"sync_peak"`   // most sync handlers inside their wait at once
 }
 
 // Options are the knobs of [AsyncVsSync]. Zero fields take the defaults.
@@ -42,6 +43,9 @@ type Options struct {
 	// Concurrency lists the burst sizes to measure; default 20, 40, 80, 120,
 	// the rows of the blog's table.
 	Concurrency []int
+	// OnRow, if not nil, is called with each row as soon as it is
+	// measured, from the goroutine that called [AsyncVsSync].
+	OnRow func(Row)
 }
 
 // Defaults for [Options].
@@ -156,11 +160,15 @@ func AsyncVsSync(ctx context.Context, o Options) ([]Row, error) {
 				*ep.peaks = append(*ep.peaks, ep.g.peakNow())
 			}
 		}
-		rows = append(rows, Row{
+		row := Row{
 			Concurrency: n,
 			Async:       median(asyncWall), Sync: median(syncWall),
 			AsyncPeak: median(asyncPeak), SyncPeak: median(syncPeak),
-		})
+		}
+		rows = append(rows, row)
+		if o.OnRow != nil {
+			o.OnRow(row)
+		}
 	}
 	return rows, nil
 }

@@ -89,7 +89,7 @@ type Span struct {
 	Label   string        `json:"label"`
 	Start   time.Duration `json:"start_ns"`
 	End     time.Duration `json:"end_ns"`
-	Outcome string        `json:"outcome,omitempty"` // "ok", "error", "rejected", "late", "probe"
+	Outcome string        `json:"outcome,omitempty"` // "ok", "error", "rejected", "late", "unfinished", "probe"
 }
 
 // Record is what one check reports to the tutor.

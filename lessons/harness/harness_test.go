@@ -4,6 +4,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNearBound(t *testing.T) {
@@ -94,5 +95,27 @@ func TestRestoreGC(t *testing.T) {
 		if got := debug.SetGCPercent(77); got != tc.want {
 			t.Errorf("restoreGC(%q, %v): GC percent %d, want %d", tc.v, tc.set, got, tc.want)
 		}
+	}
+}
+
+func TestRecorderDrawnShowsUnfinished(t *testing.T) {
+	r := NewRecorder(time.Now())
+	endA := r.Start("a")
+	r.Start("b") // never ends
+	endA("ok")
+	if got := r.Spans(); len(got) != 1 || got[0].Label != "a" {
+		t.Fatalf("Spans() = %+v, want only the ended span a", got)
+	}
+	d := r.Drawn()
+	if len(d) != 2 || d[0].Label != "a" || d[1].Label != "b" || d[1].Outcome != "unfinished" {
+		t.Fatalf("Drawn() = %+v, want a (ok) then b (unfinished)", d)
+	}
+	if d[1].End < d[1].Start {
+		t.Errorf("unfinished span ends before it starts: %+v", d[1])
+	}
+	var zero Recorder // the zero value works too
+	zero.Start("c")
+	if d := zero.Drawn(); len(d) != 1 || d[0].Outcome != "unfinished" {
+		t.Errorf("zero Recorder Drawn() = %+v", d)
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -185,30 +187,57 @@ func (g *Gauge) Wrap(h http.Handler) http.Handler {
 // Recorder collects spans from many goroutines, for work the checks observe
 // from the inside (a fake downstream, a job in a pool).
 type Recorder struct {
-	t0 time.Time
-	mu sync.Mutex
-	s  []Span
+	t0   time.Time
+	mu   sync.Mutex
+	s    []Span
+	open map[int]Span // started, not ended, by start order
+	next int
 }
 
 // NewRecorder returns a recorder whose spans are measured from t0.
-func NewRecorder(t0 time.Time) *Recorder { return &Recorder{t0: t0} }
+func NewRecorder(t0 time.Time) *Recorder { return &Recorder{t0: t0, open: map[int]Span{}} }
 
 // Start begins a span and returns the function that ends it with an outcome.
 func (r *Recorder) Start(label string) (end func(outcome string)) {
 	s := Span{Label: label, Start: time.Since(r.t0)}
+	r.mu.Lock()
+	id := r.next
+	r.next++
+	if r.open == nil {
+		r.open = map[int]Span{}
+	}
+	r.open[id] = s
+	r.mu.Unlock()
 	return func(outcome string) {
 		s.End, s.Outcome = time.Since(r.t0), outcome
 		r.mu.Lock()
+		delete(r.open, id)
 		r.s = append(r.s, s)
 		r.mu.Unlock()
 	}
 }
 
-// Spans returns a copy of the recorded spans.
+// Spans returns a copy of the ended spans.
 func (r *Recorder) Spans() []Span {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Span(nil), r.s...)
+}
+
+// Drawn returns the spans to draw on a timeline: the ended ones, and each
+// one still running as a span up to now with the outcome "unfinished", so
+// that a chart of 120 requests of which 27 ended shows all 120.
+func (r *Recorder) Drawn() []Span {
+	now := time.Since(r.t0)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := append([]Span(nil), r.s...)
+	for _, id := range slices.Sorted(maps.Keys(r.open)) {
+		s := r.open[id]
+		s.End, s.Outcome = now, "unfinished"
+		out = append(out, s)
+	}
+	return out
 }
 
 // CPUUnit is a calibrated amount of CPU work: Spin burns about Duration of

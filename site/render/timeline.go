@@ -27,21 +27,23 @@ const (
 )
 
 // outcomeOrder lists the outcomes in legend order; "" is drawn as "other".
-var outcomeOrder = []string{"ok", "error", "rejected", "late", "probe", ""}
+// "unfinished" is a span still running when the check took its timeline
+// (a request the code under test never answered in time).
+var outcomeOrder = []string{"ok", "error", "rejected", "late", "unfinished", "probe", ""}
 
 // timelineStyle is the chart's stylesheet, inside the SVG so the chart is
 // complete on its own. Everything is scoped to .tl: an inline SVG's <style>
 // applies to the whole page. The colours hold on white and on near-black
 // and are strong enough for a projector.
-const timelineStyle = `.tl{--tl-ok:#1a7f37;--tl-error:#cf222e;--tl-rejected:#bc4c00;--tl-late:#8250df;--tl-probe:#0969da;--tl-other:#6e7781;--tl-flight:#0969da;` +
+const timelineStyle = `.tl{--tl-ok:#1a7f37;--tl-error:#cf222e;--tl-rejected:#bc4c00;--tl-late:#8250df;--tl-probe:#0969da;--tl-other:#6e7781;--tl-flight:#0969da;--tl-unfinished:#9a6700;` +
 	`max-width:100%;height:auto;font-family:system-ui,-apple-system,"Segoe UI",sans-serif;font-size:13px}` +
-	`[data-theme="dark"] .tl{--tl-ok:#3fb950;--tl-error:#f85149;--tl-rejected:#f0883e;--tl-late:#bc8cff;--tl-probe:#58a6ff;--tl-other:#8b949e;--tl-flight:#58a6ff}` +
-	`@media (prefers-color-scheme:dark){[data-theme="auto"] .tl{--tl-ok:#3fb950;--tl-error:#f85149;--tl-rejected:#f0883e;--tl-late:#bc8cff;--tl-probe:#58a6ff;--tl-other:#8b949e;--tl-flight:#58a6ff}}` +
+	`[data-theme="dark"] .tl{--tl-unfinished:#d29922;--tl-ok:#3fb950;--tl-error:#f85149;--tl-rejected:#f0883e;--tl-late:#bc8cff;--tl-probe:#58a6ff;--tl-other:#8b949e;--tl-flight:#58a6ff}` +
+	`@media (prefers-color-scheme:dark){[data-theme="auto"] .tl{--tl-unfinished:#d29922;--tl-ok:#3fb950;--tl-error:#f85149;--tl-rejected:#f0883e;--tl-late:#bc8cff;--tl-probe:#58a6ff;--tl-other:#8b949e;--tl-flight:#58a6ff}}` +
 	`.tl text{fill:currentColor}.tl .tl-small{font-size:12px}.tl .tl-title{font-size:15px;font-weight:600}.tl .tl-peak{font-weight:600}` +
 	`.tl .tl-grid{stroke:currentColor;stroke-opacity:.14}.tl .tl-axis{stroke:currentColor;stroke-opacity:.55}` +
 	`.tl .tl-flight{fill:var(--tl-flight);fill-opacity:.22;stroke:var(--tl-flight);stroke-width:2;stroke-linejoin:round}` +
 	`.tl .tl-ok{fill:var(--tl-ok)}.tl .tl-error{fill:var(--tl-error)}.tl .tl-rejected{fill:var(--tl-rejected)}` +
-	`.tl .tl-late{fill:var(--tl-late)}.tl .tl-probe{fill:var(--tl-probe)}.tl .tl-other{fill:var(--tl-other)}` +
+	`.tl .tl-late{fill:var(--tl-late)}.tl .tl-probe{fill:var(--tl-probe)}.tl .tl-unfinished{fill:var(--tl-unfinished);fill-opacity:.45;stroke:var(--tl-unfinished);stroke-width:1.5;stroke-dasharray:4 3}.tl .tl-other{fill:var(--tl-other)}` +
 	`.tl-sr{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}`
 
 // Timeline draws the spans of a check run as an inline SVG: one bar per

@@ -238,3 +238,15 @@ func FuzzTimeline(f *testing.F) {
 		}
 	})
 }
+
+func TestTimelineUnfinished(t *testing.T) {
+	got := string(Timeline([]checker.Span{
+		{Label: "a", StartMS: 0, EndMS: 100, Outcome: "ok"},
+		{Label: "b", StartMS: 0, EndMS: 300, Outcome: "unfinished"},
+	}, TimelineOptions{}))
+	for _, want := range []string{`class="tl-unfinished"`, "unfinished (1)", "ok (1)", "1 unfinished"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("timeline lacks %q", want)
+		}
+	}
+}
