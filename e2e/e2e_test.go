@@ -113,11 +113,11 @@ func (s *syncBuffer) String() string {
 var urlRE = regexp.MustCompile(`The course is at (http://\S+/)`)
 
 // startTutor runs the tutor on a free loopback port with a fresh workspace
-// and waits until it is ready to check saves.
-func startTutor(t *testing.T) *server {
+// (and extra flags, such as --class) and waits until it is ready to check saves.
+func startTutor(t *testing.T, extra ...string) *server {
 	t.Helper()
 	ws := filepath.Join(t.TempDir(), "ws")
-	cmd := exec.Command(tutorBin, "serve", "--addr", "127.0.0.1:0", "--workspace", ws)
+	cmd := exec.Command(tutorBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--workspace", ws}, extra...)...)
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	out := &syncBuffer{}

@@ -110,6 +110,7 @@ var flashes = map[string]string{
 	"reset": "Your files were backed up and the starter restored. Undo (under Start over) puts them back.",
 	"undo":  "Your files were restored from the last backup.",
 	"open":  "Asked your editor to open the file.",
+	"help":  "Your files and your last result are on their way to the instructor's help queue.",
 }
 
 func (s *Server) handleLesson(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +130,7 @@ func (s *Server) handleLesson(w http.ResponseWriter, r *http.Request) {
 	snap := s.cfg.Backend.Snapshot()
 	v := s.lessonView(p, snap)
 	v.Flash = flashes[r.URL.Query().Get("done")]
+	v.Class = s.classOf()
 	title := p.L.Number + " · " + p.L.Title
 	s.writePage(w, http.StatusOK, "lesson", &page{Title: title, LessonID: p.L.ID, Notice: snap.Notice, Lesson: v, Present: r.URL.Query().Get("present") == "1"})
 }

@@ -243,6 +243,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/lesson/{id}/undo", s.handleUndo)
 	mux.HandleFunc("POST /api/lesson/{id}/solution", s.handleSolution)
 	mux.HandleFunc("POST /api/lesson/{id}/open", s.handleOpen)
+	mux.HandleFunc("POST /api/lesson/{id}/help", s.handleAskHelp)
 	mux.HandleFunc("POST /api/lab/{name}/run", s.handleLabRun)
 	mux.HandleFunc("POST /api/lesson/{id}/demo", s.handleDemo)
 	mux.HandleFunc("POST /api/lesson/{id}/fire", s.handleFire)

@@ -185,6 +185,7 @@ type lessonView struct {
 	Variants  []variantView
 	FireRoute string // the lesson's default route; "" if it has no server
 	MaxFire   int
+	Class     string // the class server the learner joined, "" if none
 }
 
 type fileView struct {

@@ -67,6 +67,8 @@ func commands() []command {
 		{"verify", "[ID...]", "for authors: check that every lesson's variants behave as declared", verifyCmd},
 		{"doctor", "", "check this machine and the workspace", doctorCmd},
 		{"run", "ID", "serve your code for a lesson on http://127.0.0.1:8080, rebuilt on every save", runCmd},
+		{"class", "", "for instructors: run a class server and its live dashboard", classCmd},
+		{"join", "URL", "join a class (the address `tutor class` printed) with --name", joinCmd},
 		{"lab", "NAME", "run a built-in experiment (async-vs-sync, cores, workers or queue) and print its table", labCmd},
 	}
 }
@@ -161,7 +163,7 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 // takesValue reports whether a global flag needs the next argument.
 func takesValue(a string) bool {
 	n := strings.TrimLeft(a, "-")
-	return n == "workspace"
+	return n == "workspace" || n == "class" || n == "name" // `tutor --class URL --name NAME` serves in a class
 }
 
 // parseInterleaved parses flags that may appear before, between or after

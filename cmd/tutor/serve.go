@@ -30,6 +30,8 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 	editor := fs.String("editor", "", "command that opens a file in your editor, e.g. \"code -g\" or \"gvim\" (default: vscode:// links)")
 	poll := fs.Bool("poll", false, "notice saves by polling instead of file events (network drives, WSL /mnt)")
 	token := fs.String("token", "", "require this token on every request (default: a random one when --addr is not loopback, none on loopback)")
+	classURL := fs.String("class", "", "join the class at this address (the one `tutor class` printed) and report to it; see `tutor join`")
+	name := fs.String("name", "", "your display name in the class (with --class)")
 	return func(ctx context.Context, e *env, args []string) error {
 		if len(args) > 0 {
 			return usageErr("serve takes no arguments, got %q (a lesson is opened from the page)", args[0])
@@ -72,7 +74,19 @@ func serveCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		}
 		hosts := allowedHosts(bound, *addr)
 		live := app.NewLive(a, *editor)
-		s, err := site.New(site.Config{Course: a.Course, Backend: live, Labs: live, Hosts: hosts, Dev: *dev, Editor: *editor, Token: tok})
+		var backend site.Backend = live
+		// In a class (tutor join, or --class), results are also reported
+		// to the class server, from goroutines of their own.
+		cctx, ccancel := context.WithCancel(ctx)
+		var cwg sync.WaitGroup
+		defer func() { ccancel(); cwg.Wait() }()
+		if cb, err := startClassSender(cctx, &cwg, e, a, live, *classURL, *name); err != nil {
+			ln.Close()
+			return err
+		} else if cb != nil {
+			backend = cb
+		}
+		s, err := site.New(site.Config{Course: a.Course, Backend: backend, Labs: live, Hosts: hosts, Dev: *dev, Editor: *editor, Token: tok})
 		if err != nil {
 			ln.Close()
 			return err
