@@ -64,6 +64,7 @@ func TestClassServerDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs the checks of a lesson")
 	}
+	t.Parallel() // it waits (a timeout, a server); the others need not wait with it
 	const saves = 10
 	bench := os.Getenv("TUTOR_CLASS_BENCH") == "1"
 	c, err := lessons.Load(lessons.Embedded(), "lessons")

@@ -89,6 +89,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs checks")
 	}
+	t.Parallel() // it waits (a timeout, a server); the others need not wait with it
 	c := course(t)
 	ws := filepath.Join(t.TempDir(), "ws")
 	l, err := c.Lesson("02")
@@ -214,6 +215,7 @@ func TestWatchJSON(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs checks")
 	}
+	t.Parallel() // it waits (a timeout, a server); the others need not wait with it
 	c := course(t)
 	l, _ := c.Lesson("02")
 	ws := filepath.Join(t.TempDir(), "ws")
@@ -318,6 +320,7 @@ func TestEndlessHandler(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for a timeout")
 	}
+	t.Parallel() // it waits (a timeout, a server); the others need not wait with it
 	c := course(t)
 	l, _ := c.Lesson("02")
 	ws := filepath.Join(t.TempDir(), "ws")

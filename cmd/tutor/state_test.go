@@ -335,6 +335,7 @@ func TestSixHintsAtOnce(t *testing.T) {
 // server closes an idle keep-alive connection and a request whose body
 // comes one byte every 2 s well before 30 s.
 func TestServeOnePerWorkspace(t *testing.T) {
+	t.Parallel() // it waits (a timeout, a server); the others need not wait with it
 	ws := newWorkspace(t)
 	first := startServe(t, ws, "--addr", "127.0.0.1:0")
 
@@ -545,6 +546,7 @@ func TestReadOnlyWorkspace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs checks")
 	}
+	t.Parallel() // it waits (a timeout, a server); the others need not wait with it
 	ws := newWorkspace(t)
 	chmodAll(t, ws, false)
 	t.Cleanup(func() { chmodAll(t, ws, true) })
