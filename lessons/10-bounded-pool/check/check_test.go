@@ -332,11 +332,15 @@ func TestLimit(t *testing.T) {
 		Want:  fmt.Sprintf("a bounded pool runs exactly %d at once", k),
 		Cause: over,
 	}, "max", float64(k), float64(most))
+	under := "Fewer jobs ran at once than the limit allows: does Run wait for each job before it starts the next, or is the limit one short?"
+	if most == 0 {
+		under = "Run called none of the jobs: every job runs exactly once."
+	}
 	c.Value(harness.Quantity{
 		What:  fmt.Sprintf("%s, most jobs running at once (the limit must be used)", what),
 		Unit:  harness.Count,
 		Want:  fmt.Sprintf("a bounded pool reaches %d at once while jobs wait", k),
-		Cause: "Fewer jobs ran at once than the limit allows: does Run wait for each job before it starts the next, or is the limit one short?",
+		Cause: under,
 	}, "min", float64(k), float64(most))
 }
 
