@@ -22,7 +22,8 @@ type Result struct {
 }
 
 // Run bounds the jobs correctly, but stops starting jobs after the first
-// error, as errgroup.WithContext would: the jobs after it never run.
+// error, like a batch whose jobs watch errgroup.WithContext's context:
+// the jobs after it never run.
 func Run(limit int, jobs []Job) []Result {
 	results := make([]Result, len(jobs))
 	slots := make(chan struct{}, max(limit, 1))
