@@ -458,9 +458,32 @@ func TestPanic(t *testing.T) {
 // goroutine per running job, started when a slot is free.
 func TestGoroutines(t *testing.T) {
 	c := harness.Begin(t, "goroutines are started when a slot is free: at most one per running job")
-	for _, p := range []struct{ n, k int }{{24, 3}, {3, 40}} {
+	for _, p := range []struct{ n, k int }{{24, 3}, {3, 200}} {
 		g := checkNewGauge(p.k)
-		o := g.run(g.jobs(checkSame(p.n, checkD/2), nil))
+		jobs := g.jobs(checkSame(p.n, checkD/2), nil)
+		stop := make(chan struct{})
+		sampled := make(chan struct{})
+		go func() { // samples the goroutine count every millisecond until stop closes
+			defer close(sampled)
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				n := runtime.NumGoroutine()
+				g.mu.Lock()
+				if !g.t0.IsZero() {
+					g.maxGor = max(g.maxGor, n)
+				}
+				g.mu.Unlock()
+			}
+		}()
+		o := g.run(jobs) // its base count includes the sampler
+		close(stop)
+		<-sampled
 		what := fmt.Sprintf("%d jobs, limit %d", p.n, p.k)
 		checkMust(c, o, what)
 		g.mu.Lock()
