@@ -91,9 +91,46 @@ func (w *Workspace) LessonDir(l *lessons.Lesson) string { return filepath.Join(w
 // Rel returns the workspace-relative slash path of a lesson file.
 func Rel(l *lessons.Lesson, file string) string { return l.ID + "/" + file }
 
+// Requirement is a module outside the standard library that the
+// workspace's go.mod requires, so that a learner's solution may import it.
+type Requirement struct {
+	Path, Version string
+	Sum, GoModSum string // go.sum hashes of the module's files and of its go.mod
+	Why           string // who needs it, for tutor doctor
+}
+
+// Requirements returns the modules the workspace requires. Their versions
+// and hashes equal the tutor module's own (a test holds them to its go.mod
+// and go.sum). Packages that do not import a required module build without
+// it, offline too; one that does needs it downloaded once (the go command
+// does that on the first build, or `go mod download`), then builds offline.
+func Requirements() []Requirement {
+	return []Requirement{{
+		Path:     "golang.org/x/sync",
+		Version:  "v0.24.0",
+		Sum:      "h1:iqiDrGoDgyuvAKrhLQthUEzU/R378N78gXbBjxed7oA=",
+		GoModSum: "h1:sUUOizhqBxiL6pEWpqNLUiaJn1ShEbZ6BBqskPbjZm0=",
+		Why:      "lesson 10 can be solved with golang.org/x/sync/errgroup",
+	}}
+}
+
 // GoMod is the workspace's go.mod.
 func GoMod() []byte {
-	return []byte("module " + lessons.WorkspaceModule + "\n\ngo 1.26\n")
+	var b strings.Builder
+	b.WriteString("module " + lessons.WorkspaceModule + "\n\ngo 1.26.0\n") // x/sync v0.24.0 declares go 1.26.0; the go command would raise "go 1.26" to it
+	for _, r := range Requirements() {
+		fmt.Fprintf(&b, "\nrequire %s %s\n", r.Path, r.Version)
+	}
+	return []byte(b.String())
+}
+
+// GoSum is the workspace's go.sum: the hashes of every required module.
+func GoSum() []byte {
+	var b strings.Builder
+	for _, r := range Requirements() {
+		fmt.Fprintf(&b, "%s %s %s\n%s %s/go.mod %s\n", r.Path, r.Version, r.Sum, r.Path, r.Version, r.GoModSum)
+	}
+	return []byte(b.String())
 }
 
 // readme is the workspace's README.md, for a learner who opens the folder.
@@ -130,7 +167,7 @@ func (w *Workspace) Init(c *lessons.Course) (InitReport, error) {
 		return rep, err
 	}
 	before := maps.Clone(man)
-	want := map[string][]byte{"go.mod": GoMod(), "README.md": []byte(readme)}
+	want := map[string][]byte{"go.mod": GoMod(), "go.sum": GoSum(), "README.md": []byte(readme)}
 	for p, b := range c.Shared {
 		want[p] = b
 	}

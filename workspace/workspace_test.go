@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,7 +40,7 @@ func TestInitNeverOverwritesTheLearner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"01-demo/demo.go", "README.md", "go.mod", "loop/loop.go"}; !slices.Equal(rep.Created, want) {
+	if want := []string{"01-demo/demo.go", "README.md", "go.mod", "go.sum", "loop/loop.go"}; !slices.Equal(rep.Created, want) {
 		t.Errorf("created %v, want %v", rep.Created, want)
 	}
 	demo := filepath.Join(w.Root, "01-demo", "demo.go")
@@ -126,5 +127,26 @@ func TestProgress(t *testing.T) {
 	lp := p.Lessons["01-demo"]
 	if lp.Status != Passed || lp.Attempts != 3 || lp.FirstPass == nil || lp.LastVerdict != "fail" {
 		t.Errorf("progress = %+v; want passed (it stays passed), 3 attempts (a re-check of the same files is not one), first pass set", lp)
+	}
+}
+
+// TestRequirementsMatchTheTutorModule holds the workspace's requirements to
+// the versions and hashes in the tutor's own go.mod and go.sum, which build
+// the same lesson code in this repository.
+func TestRequirementsMatchTheTutorModule(t *testing.T) {
+	mod := read(t, filepath.Join("..", "go.mod"))
+	sum := read(t, filepath.Join("..", "go.sum"))
+	for _, r := range Requirements() {
+		if !strings.Contains(mod, "\t"+r.Path+" "+r.Version+"\n") {
+			t.Errorf("the tutor's go.mod does not require %s %s", r.Path, r.Version)
+		}
+		for _, line := range []string{r.Path + " " + r.Version + " " + r.Sum, r.Path + " " + r.Version + "/go.mod " + r.GoModSum} {
+			if !strings.Contains(sum, line+"\n") {
+				t.Errorf("the tutor's go.sum lacks %q", line)
+			}
+		}
+		if !strings.Contains(string(GoMod()), "require "+r.Path+" "+r.Version+"\n") {
+			t.Errorf("GoMod() = %q, want it to require %s %s", GoMod(), r.Path, r.Version)
+		}
 	}
 }

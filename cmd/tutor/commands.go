@@ -519,6 +519,17 @@ func doctorCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			} else {
 				say(true, "%s: all %d lessons present", rep, len(a.Course.Lessons))
 			}
+			for _, r := range workspace.Requirements() {
+				if dir, err := moduleCached(ctx, a.Runner.Go(), a.WS.Root, r.Path); err != nil {
+					why := "it is not in the module cache"
+					if !strings.Contains(err.Error(), "GOPROXY=off") {
+						why = err.Error()
+					}
+					note("%s %s is not downloaded (%s); %s: run `go mod download %s` in %s once while online, and it builds offline from then on", r.Path, r.Version, why, r.Why, r.Path, a.WS.Root)
+				} else {
+					say(true, "%s is in the module cache (%s), so a solution that imports it builds offline", r.Path, dir)
+				}
+			}
 			start := time.Now()
 			l := a.Course.Lessons[0]
 			job := a.Job(a.WS.Root, l, nil)
@@ -541,6 +552,29 @@ func doctorCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		}
 		return nil
 	}
+}
+
+// moduleCached returns the directory of the workspace's required module
+// path in the module cache, asking the go command without the network; an
+// error says why it is not there.
+func moduleCached(ctx context.Context, goBin, root, path string) (string, error) {
+	cmd := exec.CommandContext(ctx, goBin, "list", "-m", "-f", "{{.Dir}}", path)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod", "GOPROXY=off")
+	out, err := cmd.Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && len(exit.Stderr) > 0 {
+			line, _, _ := strings.Cut(strings.TrimSpace(string(exit.Stderr)), "\n")
+			return "", errors.New(strings.TrimPrefix(line, "go: "))
+		}
+		return "", fmt.Errorf("go list -m %s: %w", path, err)
+	}
+	dir := strings.TrimSpace(string(out))
+	if dir == "" {
+		return "", errors.New("not in the module cache")
+	}
+	return dir, nil
 }
 
 // goAtLeast reports whether `go version` output names a toolchain of at

@@ -1,0 +1,57 @@
+// Package pool runs a batch of jobs, such as calls to a slow service that
+// accepts only a few requests at a time. Lesson 10 asks you to bound Run:
+// at most limit jobs run at once, each in a goroutine started when a slot
+// is free, and a job that panics is reported, not lost.
+package pool
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Job is one piece of work: a call to a slow service, a query, a file to
+// convert. It returns a value or an error; it may also panic.
+type Job func() (string, error)
+
+// Result is what one job returned. When the job panicked, Err says so and
+// carries the value it panicked with.
+type Result struct {
+	Value string
+	Err   error
+}
+
+// Run runs every job once and returns their results in the order of jobs:
+// results[i] is what jobs[i] returned. It returns when every job has ended.
+//
+// limit (at least 1) is how many jobs may run at once. Run starts
+// min(limit, len(jobs)) workers; each takes the index of the next job from
+// a channel until the channel is closed, so the workers end with the batch.
+func Run(limit int, jobs []Job) []Result {
+	results := make([]Result, len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(max(limit, 1), len(jobs)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = runOne(jobs[i])
+			}
+		})
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next) // the workers' range loops end
+	wg.Wait()
+	return results
+}
+
+// runOne runs one job and turns a panic into an error in its Result.
+func runOne(job Job) (r Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = Result{Err: fmt.Errorf("job panicked: %v", p)}
+		}
+	}()
+	v, err := job()
+	return Result{Value: v, Err: err}
+}

@@ -1,0 +1,61 @@
+// Package pool runs a batch of jobs, such as calls to a slow service that
+// accepts only a few requests at a time. Lesson 10 asks you to bound Run:
+// at most limit jobs run at once, each in a goroutine started when a slot
+// is free, and a job that panics is reported, not lost.
+package pool
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Job is one piece of work: a call to a slow service, a query, a file to
+// convert. It returns a value or an error; it may also panic.
+type Job func() (string, error)
+
+// Result is what one job returned. When the job panicked, Err says so and
+// carries the value it panicked with.
+type Result struct {
+	Value string
+	Err   error
+}
+
+// Run counts running jobs, but waits only while more than limit run, so
+// limit+1 jobs run at once.
+func Run(limit int, jobs []Job) []Result {
+	results := make([]Result, len(jobs))
+	var mu sync.Mutex
+	freed := sync.NewCond(&mu)
+	running := 0
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		mu.Lock()
+		for running > limit {
+			freed.Wait()
+		}
+		running++
+		mu.Unlock()
+		wg.Go(func() {
+			defer func() {
+				mu.Lock()
+				running--
+				mu.Unlock()
+				freed.Signal()
+			}()
+			results[i] = runOne(job)
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// runOne runs one job and turns a panic into an error in its Result.
+func runOne(job Job) (r Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = Result{Err: fmt.Errorf("job panicked: %v", p)}
+		}
+	}()
+	v, err := job()
+	return Result{Value: v, Err: err}
+}

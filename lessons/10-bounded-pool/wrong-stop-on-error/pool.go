@@ -1,0 +1,60 @@
+// Package pool runs a batch of jobs, such as calls to a slow service that
+// accepts only a few requests at a time. Lesson 10 asks you to bound Run:
+// at most limit jobs run at once, each in a goroutine started when a slot
+// is free, and a job that panics is reported, not lost.
+package pool
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Job is one piece of work: a call to a slow service, a query, a file to
+// convert. It returns a value or an error; it may also panic.
+type Job func() (string, error)
+
+// Result is what one job returned. When the job panicked, Err says so and
+// carries the value it panicked with.
+type Result struct {
+	Value string
+	Err   error
+}
+
+// Run bounds the jobs correctly, but stops starting jobs after the first
+// error, like a batch whose jobs watch errgroup.WithContext's context:
+// the jobs after it never run.
+func Run(limit int, jobs []Job) []Result {
+	results := make([]Result, len(jobs))
+	slots := make(chan struct{}, max(limit, 1))
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		slots <- struct{}{}
+		if failed.Load() {
+			<-slots
+			results[i] = Result{Err: fmt.Errorf("job %d not run: an earlier job failed", i)}
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			results[i] = runOne(job)
+			if results[i].Err != nil {
+				failed.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// runOne runs one job and turns a panic into an error in its Result.
+func runOne(job Job) (r Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = Result{Err: fmt.Errorf("job panicked: %v", p)}
+		}
+	}()
+	v, err := job()
+	return Result{Value: v, Err: err}
+}
