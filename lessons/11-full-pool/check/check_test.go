@@ -60,6 +60,7 @@ type checkReq struct {
 	hasRetry  bool
 	body      string
 	waiting   bool // in the handler, not yet calling the backend
+	gone      bool // its client had given up when the handler returned
 	calls     []checkCall
 	endsSeen  int // calls that ended (anywhere) before this request was answered
 	endsAtArr int // calls that had ended when it arrived
@@ -192,6 +193,7 @@ func (l *checkLab) wrap(h http.Handler) http.Handler {
 		}
 		req.answered = l.since()
 		req.done = true
+		req.gone = r.Context().Err() != nil
 		req.endsSeen = l.ends
 		if cw.status == 0 {
 			cw.WriteHeader(http.StatusOK) // what net/http answers for a handler that writes nothing
@@ -264,10 +266,12 @@ func (l *checkLab) timeline(c *harness.Check, reqs []*checkReq) {
 
 // checkSummary describes a run in one sentence, for every message.
 func checkSummary(reqs []*checkReq) string {
-	var served, rejected, other, late int
+	var served, rejected, other, late, gone int
 	var slowest time.Duration
 	for _, r := range reqs {
 		switch {
+		case r.gone:
+			gone++
 		case r.served():
 			served++
 		case r.status == http.StatusServiceUnavailable:
@@ -284,7 +288,11 @@ func checkSummary(reqs []*checkReq) string {
 	if other > 0 {
 		s += fmt.Sprintf(", %d otherwise", other)
 	}
-	return s + fmt.Sprintf("; %d after the budget; the slowest answer took %.0f ms.", late, harness.Ms(slowest))
+	s += fmt.Sprintf("; %d after the budget", late)
+	if gone > 0 {
+		return s + fmt.Sprintf("; %d were still waiting when the clients gave up, %.1f s after sending.", gone, checkGiveUp.Seconds())
+	}
+	return s + fmt.Sprintf("; the slowest answer took %.0f ms.", harness.Ms(slowest))
 }
 
 func TestWork(t *testing.T) {
