@@ -132,19 +132,19 @@ type checkRig struct {
 	unscored int                 // of those, answered before 10 Score calls for their user had finished
 }
 
-// snapWriter calls snap once, when the handler starts to write its answer.
-type snapWriter struct {
+// checkSnapWriter calls snap once, when the handler starts to write its answer.
+type checkSnapWriter struct {
 	http.ResponseWriter
 	once sync.Once
 	snap func()
 }
 
-func (w *snapWriter) WriteHeader(code int) {
+func (w *checkSnapWriter) WriteHeader(code int) {
 	w.once.Do(w.snap)
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *snapWriter) Write(b []byte) (int, error) {
+func (w *checkSnapWriter) Write(b []byte) (int, error) {
 	w.once.Do(w.snap)
 	return w.ResponseWriter.Write(b)
 }
@@ -162,7 +162,7 @@ func checkServer(t *testing.T, cpu harness.CPUUnit) *checkRig {
 			// When the answer starts to go out, the user's scoring must be
 			// done: count the Score calls finished for this user by then.
 			user := req.URL.Query().Get("user")
-			sw := &snapWriter{ResponseWriter: w, snap: func() {
+			sw := &checkSnapWriter{ResponseWriter: w, snap: func() {
 				b.doneMu.Lock()
 				scored := b.done[user]
 				b.doneMu.Unlock()

@@ -322,11 +322,11 @@ func checkDescribe(gs []harness.Goroutine) string {
 	return strings.Join(parts, ", ")
 }
 
-// watchStop waits until q's handler has returned and no goroutine of the
+// checkWatchStop waits until q's handler has returned and no goroutine of the
 // learner's code is left, or until after (the count of Day calls started
 // too late) reaches stopAt, or until checkWatch has passed. It reports how
 // long it watched.
-func watchStop(q *checkReq, after *atomic.Int64, stopAt int, old map[int]bool) time.Duration {
+func checkWatchStop(q *checkReq, after *atomic.Int64, stopAt int, old map[int]bool) time.Duration {
 	start := time.Now()
 	harness.WaitUntil(checkWatch, func() bool {
 		if after.Load() >= int64(stopAt) {
@@ -444,7 +444,7 @@ func TestStopsWhenClientLeaves(t *testing.T) {
 		c.Fatal(fmt.Sprintf("The client waited for the report of %d days until it got %s after %.0f ms, and only %d Day calls had started by then; the check leaves after %d. The handler must compute the report.",
 			checkLong, checkOutcome(r), harness.Ms(r.End-r.Start), q.calls.Load(), checkLeaveAt))
 	}
-	watched := watchStop(q, &q.afterDone, 5*bound, old)
+	watched := checkWatchStop(q, &q.afterDone, 5*bound, old)
 	after := q.afterDone.Load()
 	stillServing := "had returned"
 	select {
@@ -492,7 +492,7 @@ func TestStopsAtDeadline(t *testing.T) {
 	// budget is not stopped by the client leaving instead.
 	answer := make(chan harness.Result, 1)
 	go func() { answer <- rig.get(t.Context(), q, checkGiveUp) }() // ends when answered, or once the backend stops (checkGiveUp at most)
-	watched := watchStop(q, &q.afterBudget, 5*bound, old)
+	watched := checkWatchStop(q, &q.afterBudget, 5*bound, old)
 	after := q.afterBudget.Load()
 	calls := q.calls.Load()
 	rig.b.stop()
