@@ -1,57 +1,11 @@
 package lessons
 
 import (
-	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io/fs"
 	"path"
 	"strings"
 	"testing"
 )
-
-// offRuleNames returns every top-level name the Go file src declares that
-// breaks the naming rule for hidden check files (lessons/README.md): a name
-// starts with "check", unless it is a Test… function (or TestMain). Methods
-// are not top-level names: they cannot collide with the learner's.
-func offRuleNames(filename string, src []byte) ([]string, error) {
-	f, err := parser.ParseFile(token.NewFileSet(), filename, src, parser.SkipObjectResolution)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filename, err)
-	}
-	var bad []string
-	judge := func(id *ast.Ident, kind string) {
-		if id == nil || id.Name == "_" || strings.HasPrefix(id.Name, "check") {
-			return
-		}
-		bad = append(bad, fmt.Sprintf("%s %s", kind, id.Name))
-	}
-	for _, d := range f.Decls {
-		switch d := d.(type) {
-		case *ast.FuncDecl:
-			if d.Recv != nil {
-				continue
-			}
-			if d.Name.Name == "TestMain" || (strings.HasPrefix(d.Name.Name, "Test") && len(d.Name.Name) > 4) {
-				continue
-			}
-			judge(d.Name, "func")
-		case *ast.GenDecl:
-			for _, s := range d.Specs {
-				switch s := s.(type) {
-				case *ast.TypeSpec:
-					judge(s.Name, "type")
-				case *ast.ValueSpec:
-					for _, n := range s.Names {
-						judge(n, d.Tok.String())
-					}
-				}
-			}
-		}
-	}
-	return bad, nil
-}
 
 func TestOffRuleNames(t *testing.T) {
 	src := `package p
@@ -67,7 +21,7 @@ func TestFast(t *testing.T) {}
 func TestMain(m *testing.M) {}
 func Test() {}
 `
-	got, err := offRuleNames("p.go", []byte(src))
+	got, err := OffRuleNames("p.go", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +29,7 @@ func Test() {}
 	if strings.Join(got, ", ") != want {
 		t.Errorf("offRuleNames = %q, want %q", strings.Join(got, ", "), want)
 	}
-	if _, err := offRuleNames("bad.go", []byte("package")); err == nil {
+	if _, err := OffRuleNames("bad.go", []byte("package")); err == nil {
 		t.Error("offRuleNames on a file that does not parse: no error")
 	}
 }
@@ -96,7 +50,7 @@ func TestCheckFilesNaming(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bad, err := offRuleNames(path.Join("lessons", name), src)
+		bad, err := OffRuleNames(path.Join("lessons", name), src)
 		if err != nil {
 			t.Error(err)
 			continue

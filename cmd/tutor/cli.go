@@ -66,6 +66,7 @@ func commands() []command {
 		{"reset", "ID", "restore a lesson's starter files (after a backup)", resetCmd},
 		{"solution", "ID", "show the reference solution of a passed lesson", solutionCmd},
 		{"verify", "[ID...]", "for authors: check that every lesson's variants behave as declared", verifyCmd},
+		{"new", "NN-slug", "for authors: create a lesson skeleton in the repository's lessons/", newCmd},
 		{"doctor", "", "check this machine and the workspace", doctorCmd},
 		{"lab", "NAME", "run a built-in experiment (async-vs-sync or cores) and print its table", labCmd},
 	}
