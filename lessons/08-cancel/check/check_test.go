@@ -64,11 +64,12 @@ type checkReq struct {
 	lastDay  time.Time
 	seen     []bool // days called at least once
 
-	calls       atomic.Int64 // Day calls
-	afterDone   atomic.Int64 // Day calls that started after the request's context ended
-	afterBudget atomic.Int64 // Day calls that started after arrival + budget
-	total       int64        // the sum of the days' balances: what Convert should be asked to convert
-	fullConvert atomic.Int64 // Convert calls for this request that waited out their whole delay
+	calls       atomic.Int64  // Day calls
+	afterDone   atomic.Int64  // Day calls that started after the request's context ended
+	afterBudget atomic.Int64  // Day calls that started after arrival + budget
+	total       int64         // the sum of the days' balances: what Convert should be asked to convert
+	convDelay   time.Duration // if set, how long Convert takes for this request instead of the backend's delay
+	fullConvert atomic.Int64  // Convert calls for this request that waited out their whole delay
 
 	// What had happened when the answer started to go out (answered is
 	// then set): how late the answer was, counted in the server's own
@@ -208,7 +209,11 @@ func (b *checkBackend) services() Services {
 			call.req, _ = ctx.Value(checkReqKey{}).(*checkReq)
 			call.deadline, call.hasDeadline = ctx.Deadline()
 			end := b.rec.Start(fmt.Sprintf("Convert(%d)", cents))
-			timer := time.NewTimer(b.delay)
+			delay := b.delay
+			if call.req != nil && call.req.convDelay > 0 {
+				delay = call.req.convDelay
+			}
+			timer := time.NewTimer(delay)
 			defer timer.Stop()
 			var text string
 			select {
@@ -618,17 +623,82 @@ func TestStatus(t *testing.T) {
 	// calls (or checkWatch); code that waits for Convert waits its 1.5 s.
 	// Milliseconds are only reported: at load average 50 on 2 cores a
 	// correct answer came 485 ms after the deadline.
+	//
+	// A ruler catches an answer held back for any other reason (a sleep, a
+	// wait for something else): from the first deadline on, the check sends
+	// short reports (one day, a 10 ms Convert) to the same handler, one
+	// after another, and counts those answered before both over-budget
+	// answers went out. A busy machine slows the ruler's reports as much
+	// as the answers it measures. Correct code answers before the first
+	// short report can (0); an answer held back 1 s lets several through
+	// even at load 50 (each takes about 150 ms there), dozens when idle.
+	var refMu sync.Mutex
+	var refs []*checkReq
+	rulerStop, rulerDone := make(chan struct{}), make(chan struct{})
+	go func() { // ends once rulerStop is closed and its last short report is answered
+		defer close(rulerDone)
+		var first time.Time
+		if !harness.WaitUntil(checkGiveUp, func() bool {
+			long.mu.Lock()
+			a := long.arrived
+			long.mu.Unlock()
+			slow.mu.Lock()
+			b := slow.arrived
+			slow.mu.Unlock()
+			first = a
+			if b.Before(a) {
+				first = b
+			}
+			return !a.IsZero() && !b.IsZero()
+		}) {
+			return
+		}
+		select {
+		case <-time.After(time.Until(first.Add(checkBudget))):
+		case <-rulerStop:
+			return
+		}
+		for i := 0; ; i++ {
+			select {
+			case <-rulerStop:
+				return
+			default:
+			}
+			q := rig.b.expect(fmt.Sprintf("ruler%d-%d", i, time.Now().UnixNano()), 1, checkBudget)
+			q.convDelay = checkQuick
+			refMu.Lock()
+			refs = append(refs, q)
+			refMu.Unlock()
+			rig.get(t.Context(), q, checkBudget+checkLate)
+		}
+	}()
+	// ahead counts the ruler's short reports answered before at (all of
+	// those answered so far if at is zero).
+	ahead := func(at time.Time) int {
+		refMu.Lock()
+		defer refMu.Unlock()
+		n := 0
+		for _, q := range refs {
+			q.mu.Lock()
+			if q.answered && (at.IsZero() || q.answeredAt.Before(at)) {
+				n++
+			}
+			q.mu.Unlock()
+		}
+		return n
+	}
 	var lateDays, fullConverts int64
 	var longAnswered, slowAnswered bool
+	var longAt, slowAt time.Time
 	snapshot := func() bool {
 		long.mu.Lock()
-		longAnswered, lateDays = long.answered, long.lateDaysAtAnswer
+		longAnswered, lateDays, longAt = long.answered, long.lateDaysAtAnswer, long.answeredAt
 		long.mu.Unlock()
 		if !longAnswered {
 			lateDays = long.afterBudget.Load()
 		}
 		slow.mu.Lock()
-		slowAnswered, fullConverts = slow.answered, slow.convertsAtAnswer
+		slowAnswered, fullConverts, slowAt = slow.answered, slow.convertsAtAnswer, slow.answeredAt
 		slow.mu.Unlock()
 		if !slowAnswered {
 			fullConverts = slow.fullConvert.Load()
@@ -637,7 +707,16 @@ func TestStatus(t *testing.T) {
 	}
 	harness.WaitUntil(checkBudget+checkWatch, snapshot)
 	snapshot()
+	held := ahead(time.Time{})
+	if longAnswered && slowAnswered {
+		held = ahead(longAt)
+		if slowAt.After(longAt) {
+			held = ahead(slowAt)
+		}
+	}
+	close(rulerStop)
 	rig.b.stop()
+	<-rulerDone
 	rs := <-sent
 	c.Timeline(rig.spans(rs, qs...))
 
@@ -659,6 +738,12 @@ func TestStatus(t *testing.T) {
 		Cause: "Convert got a context without the budget (context.Background(), a fresh context, or r.Context() alone), " +
 			"so the handler waited for the currency service long after the budget had run out.",
 	}, "max", 0, float64(fullConverts))
+	c.Value(harness.Quantity{
+		What:  "short reports (1 day each) the check sent one after another from the deadline on, answered before both over-budget answers went out",
+		Unit:  harness.Count,
+		Want:  "once the budget has run out, the handler answers at once, before a short report sent at the deadline can be answered: at most 2",
+		Cause: "The answer is held back after the budget has run out: the handler waits (a sleep, a retry, a wait for something other than the context) before it writes the 503.",
+	}, "max", 2, float64(held))
 
 	right := 0
 	var lates []string
