@@ -65,6 +65,7 @@ func commands() []command {
 		{"reset", "ID", "restore a lesson's starter files (after a backup)", resetCmd},
 		{"solution", "ID", "show the reference solution of a passed lesson", solutionCmd},
 		{"verify", "[ID...]", "for authors: check that every lesson's variants behave as declared", verifyCmd},
+		{"new", "NN-slug", "for authors: create a lesson skeleton in the repository's lessons/", newCmd},
 		{"doctor", "", "check this machine and the workspace", doctorCmd},
 		{"run", "ID", "serve your code for a lesson on http://127.0.0.1:8080, rebuilt on every save", runCmd},
 		{"class", "", "for instructors: run a class server and its live dashboard", classCmd},

@@ -243,6 +243,19 @@ func (c *Check) Fatal(msg string) {
 	c.t.FailNow()
 }
 
+// Precondition stops the check when something the check itself relies on
+// fails (err is not nil), such as a detector that must work before its
+// counts mean anything. what says what the check cannot do; the message
+// tells the learner that the fault lies in the lesson's checks, not in
+// their code: "what (err). This is a bug in the lesson's checks, not in
+// your code."
+func (c *Check) Precondition(what string, err error) {
+	c.t.Helper()
+	if err != nil {
+		c.Fatal(fmt.Sprintf("%s (%v). This is a bug in the lesson's checks, not in your code.", what, err))
+	}
+}
+
 // Note adds an informational sentence to the check's message.
 func (c *Check) Note(msg string) {
 	c.t.Helper()

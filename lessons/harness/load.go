@@ -240,6 +240,47 @@ func (r *Recorder) Drawn() []Span {
 	return out
 }
 
+// SpansFrom returns a copy of the recorded spans, measured from t0 instead
+// of the recorder's own time zero, so that they line up with spans timed
+// from t0 (a load's requests) on one timeline.
+func (r *Recorder) SpansFrom(t0 time.Time) []Span {
+	shift := t0.Sub(r.t0)
+	spans := r.Spans()
+	for i := range spans {
+		spans[i].Start -= shift
+		spans[i].End -= shift
+	}
+	return spans
+}
+
+// Quit is a signal that fires once: a check's fake backend waits on Done
+// and returns at once when the check has stopped listening, so a server
+// stuck behind the learner's code drains fast. Close may be called any
+// number of times, from any goroutine.
+type Quit struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+// NewQuit returns a signal that has not fired.
+func NewQuit() *Quit { return &Quit{ch: make(chan struct{})} }
+
+// Done returns a channel that is closed once Close has been called.
+func (q *Quit) Done() <-chan struct{} { return q.ch }
+
+// Close fires the signal; calls after the first do nothing.
+func (q *Quit) Close() { q.once.Do(func() { close(q.ch) }) }
+
+// Closed reports whether Close has been called.
+func (q *Quit) Closed() bool {
+	select {
+	case <-q.ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // CPUUnit is a calibrated amount of CPU work: Spin burns about Duration of
 // CPU time on the running machine. CPU-bound checks express their thresholds
 // in units, so the same check holds on a 2-core CI box and a 16-core laptop.

@@ -31,8 +31,8 @@ const (
 	checkBoom = "boom: the check's awaited function panicked on purpose"
 )
 
-// outcome is what a group of handler goroutines did.
-type outcome struct {
+// checkOutcome is what a group of handler goroutines did.
+type checkOutcome struct {
 	n       int
 	took    time.Duration // from the start until the last handler returned, or the deadline
 	stuck   int           // handlers still running at the deadline
@@ -43,10 +43,10 @@ type outcome struct {
 	creator string        // the goroutine that started the handlers
 }
 
-// runHandlers runs h(0) … h(n-1), each in its own goroutine, and waits for
+// checkRunHandlers runs h(0) … h(n-1), each in its own goroutine, and waits for
 // them until checkDeadline. A handler that panics is recovered and counted.
-func runHandlers(n int, h func(i int)) outcome {
-	o := outcome{n: n, creator: goroutineID()}
+func checkRunHandlers(n int, h func(i int)) checkOutcome {
+	o := checkOutcome{n: n, creator: checkGoroutineID()}
 	var finished atomic.Int64
 	var mu sync.Mutex
 	start := time.Now()
@@ -54,7 +54,7 @@ func runHandlers(n int, h func(i int)) outcome {
 		go func() { // exits when h returns or panics; if the learner's code deadlocks it never does, and the check says so
 			defer func() {
 				if p := recover(); p != nil {
-					at := learnerFrames(string(debug.Stack()))
+					at := checkLearnerFrames(string(debug.Stack()))
 					mu.Lock()
 					if o.panics == 0 {
 						o.first, o.firstAt = p, at
@@ -73,32 +73,32 @@ func runHandlers(n int, h func(i int)) outcome {
 	defer mu.Unlock()
 	if left := n - int(finished.Load()); left > 0 {
 		o.stuck = left
-		o.where = blockedAt(o.creator)
+		o.where = checkBlockedAt(o.creator)
 	}
 	return o
 }
 
 // deadlock describes handlers that never finished, for the learner.
-func (o outcome) deadlock(correct string) string {
+func (o checkOutcome) deadlock(correct string) string {
 	msg := fmt.Sprintf("After %.0f s, %d of %d handlers had still not finished: the loop is deadlocked. %s Correct code %s.",
 		checkDeadline.Seconds(), o.stuck, o.n, o.where, correct)
 	if o.panics > 0 {
 		return fmt.Sprintf("%s It started with a panic: %s", msg, o.panicked())
 	}
-	return msg + " " + deadlockCause
+	return msg + " " + checkDeadlockCause
 }
 
-// deadlockCause is the likely cause of handlers stuck in Await.
-const deadlockCause = "Likely cause: a task waits for a baton it already holds, because Await takes it twice " +
+// checkDeadlockCause is the likely cause of handlers stuck in Await.
+const checkDeadlockCause = "Likely cause: a task waits for a baton it already holds, because Await takes it twice " +
 	"(for example once after fn and once more in a defer) or takes it without having given it."
 
 // panicked describes handlers that panicked, for the learner.
-func (o outcome) panicked() string {
-	return fmt.Sprintf("%d of %d handlers panicked%s: %q. %s", o.panics, o.n, at(o.firstAt), fmt.Sprint(o.first), panicCause(o.firstAt))
+func (o checkOutcome) panicked() string {
+	return fmt.Sprintf("%d of %d handlers panicked%s: %q. %s", o.panics, o.n, checkAt(o.firstAt), fmt.Sprint(o.first), checkPanicCause(o.firstAt))
 }
 
-// at formats learner frames as " in f at await.go:12 (called from …)".
-func at(frames []string) string {
+// checkAt formats learner frames as " in f at await.go:12 (called from …)".
+func checkAt(frames []string) string {
 	if len(frames) == 0 {
 		return ""
 	}
@@ -109,8 +109,8 @@ func at(frames []string) string {
 	return s
 }
 
-// panicCause guesses why the learner's code panicked from where it did.
-func panicCause(frames []string) string {
+// checkPanicCause guesses why the learner's code panicked from where it did.
+func checkPanicCause(frames []string) string {
 	for _, f := range frames {
 		if strings.HasPrefix(f, "(*Task).Release ") {
 			return "When Await returned, the task did not hold the baton (or did not know it held it): Await must take the baton back, and mark the task as on the loop, before it returns."
@@ -119,8 +119,8 @@ func panicCause(frames []string) string {
 	return "Every give of the baton must match one take: Await gave a baton that its task did not hold."
 }
 
-// closedWithin reports whether ch is closed within d.
-func closedWithin(ch <-chan struct{}, d time.Duration) bool {
+// checkClosedWithin reports whether ch is closed within d.
+func checkClosedWithin(ch <-chan struct{}, d time.Duration) bool {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
@@ -131,15 +131,15 @@ func closedWithin(ch <-chan struct{}, d time.Duration) bool {
 	}
 }
 
-// catch runs fn and returns the value it panicked with, or nil.
-func catch(fn func()) (p any) {
+// checkCatch runs fn and returns the value it panicked with, or nil.
+func checkCatch(fn func()) (p any) {
 	defer func() { p = recover() }()
 	fn()
 	return nil
 }
 
-// goroutineID returns the calling goroutine's number, as stack traces show it.
-func goroutineID() string {
+// checkGoroutineID returns the calling goroutine's number, as stack traces show it.
+func checkGoroutineID() string {
 	buf := make([]byte, 64)
 	buf = buf[:runtime.Stack(buf, false)]
 	f := strings.Fields(string(buf)) // "goroutine 18 [running]: ..."
@@ -149,11 +149,11 @@ func goroutineID() string {
 	return f[1]
 }
 
-// blockedAt says where the goroutines started by the goroutine creator are
+// checkBlockedAt says where the goroutines started by the goroutine creator are
 // blocked in the learner's file, e.g. "Where they are: 10 blocked (chan
 // send) in (*Loop).take at await.go:24, called from (*Task).Await at
 // await.go:80."
-func blockedAt(creator string) string {
+func checkBlockedAt(creator string) string {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -175,8 +175,8 @@ func blockedAt(creator string) string {
 			state, _, _ = strings.Cut(lines[0][i+1:j], ",")
 		}
 		desc := " outside Loop and Task"
-		if frames := learnerFrames(g); len(frames) > 0 {
-			desc = at(frames)
+		if frames := checkLearnerFrames(g); len(frames) > 0 {
+			desc = checkAt(frames)
 		}
 		key := fmt.Sprintf("(%s)%s", state, desc)
 		if counts[key] == 0 {
@@ -194,23 +194,23 @@ func blockedAt(creator string) string {
 	return "Where they are: " + strings.Join(parts, "; ") + "."
 }
 
-// learnerFrames returns the frames of one goroutine's stack trace that lie
+// checkLearnerFrames returns the frames of one goroutine's stack trace that lie
 // in the learner's file, innermost first, as "(*Task).Await at await.go:80".
-func learnerFrames(stack string) []string {
+func checkLearnerFrames(stack string) []string {
 	lines := strings.Split(strings.TrimSpace(stack), "\n")
 	var frames []string
 	for i := 1; i+1 < len(lines); i += 2 {
 		file, _, _ := strings.Cut(strings.TrimSpace(lines[i+1]), " ")
 		if file = path.Base(file); strings.HasPrefix(file, "await.go:") {
-			frames = append(frames, funcName(lines[i])+" at "+file)
+			frames = append(frames, checkFuncName(lines[i])+" at "+file)
 		}
 	}
 	return frames
 }
 
-// funcName shortens a stack frame's function line
+// checkFuncName shortens a stack frame's function line
 // ("github.com/…/03-await.(*Task).Await(0xc000012345)") to "(*Task).Await".
-func funcName(line string) string {
+func checkFuncName(line string) string {
 	if i := strings.LastIndex(line, "/"); i >= 0 {
 		line = line[i+1:]
 	}
@@ -224,16 +224,16 @@ func funcName(line string) string {
 	return name
 }
 
-// spanner records labelled spans and counts how many of one kind run at once.
-type spanner struct {
+// checkSpanner records labelled spans and counts how many of one kind run at once.
+type checkSpanner struct {
 	rec   *harness.Recorder
 	gauge harness.Gauge
 }
 
-func newSpanner(t0 time.Time) *spanner { return &spanner{rec: harness.NewRecorder(t0)} }
+func checkNewSpanner(t0 time.Time) *checkSpanner { return &checkSpanner{rec: harness.NewRecorder(t0)} }
 
 // during counts and records fn as one span.
-func (s *spanner) during(label string, fn func()) {
+func (s *checkSpanner) during(label string, fn func()) {
 	exit := s.gauge.Enter()
 	end := s.rec.Start(label)
 	defer func() {
@@ -243,21 +243,21 @@ func (s *spanner) during(label string, fn func()) {
 	fn()
 }
 
-// awaitRun is one run of the Overlap or Sleep scenario.
-type awaitRun struct {
-	outcome
+// checkAwaitRun is one run of the Overlap or Sleep scenario.
+type checkAwaitRun struct {
+	checkOutcome
 	peak  int // awaited functions (Overlap) or Sleep calls (Sleep) at once
 	early int // Await calls that returned before their function finished, or Sleep calls shorter than the wait
 	spans []harness.Span
 }
 
-// runOverlap: every handler takes the loop and awaits a function that
+// checkRunOverlap: every handler takes the loop and awaits a function that
 // blocks for checkWait.
-func runOverlap() awaitRun {
+func checkRunOverlap() checkAwaitRun {
 	l := NewLoop()
-	s := newSpanner(time.Now())
+	s := checkNewSpanner(time.Now())
 	var early atomic.Int64
-	o := runHandlers(checkHandlers, func(i int) {
+	o := checkRunHandlers(checkHandlers, func(i int) {
 		t := l.Acquire()
 		var done atomic.Bool
 		t.Await(func() {
@@ -269,15 +269,15 @@ func runOverlap() awaitRun {
 		}
 		t.Release()
 	})
-	return awaitRun{outcome: o, peak: s.gauge.Peak(), early: int(early.Load()), spans: s.rec.Spans()}
+	return checkAwaitRun{checkOutcome: o, peak: s.gauge.Peak(), early: int(early.Load()), spans: s.rec.Spans()}
 }
 
-// runSleep: every handler takes the loop and calls Sleep(checkWait).
-func runSleep() awaitRun {
+// checkRunSleep: every handler takes the loop and calls Sleep(checkWait).
+func checkRunSleep() checkAwaitRun {
 	l := NewLoop()
-	s := newSpanner(time.Now())
+	s := checkNewSpanner(time.Now())
 	var short atomic.Int64
-	o := runHandlers(checkHandlers, func(i int) {
+	o := checkRunHandlers(checkHandlers, func(i int) {
 		t := l.Acquire()
 		s.during(fmt.Sprintf("sleep %d", i+1), func() {
 			start := time.Now()
@@ -288,11 +288,11 @@ func runSleep() awaitRun {
 		})
 		t.Release()
 	})
-	return awaitRun{outcome: o, peak: s.gauge.Peak(), early: int(short.Load()), spans: s.rec.Spans()}
+	return checkAwaitRun{checkOutcome: o, peak: s.gauge.Peak(), early: int(short.Load()), spans: s.rec.Spans()}
 }
 
-// judgeAwaits judges a run of runOverlap or runSleep; kind names the call.
-func judgeAwaits(c *harness.Check, kind string, first awaitRun, again func() awaitRun) {
+// checkJudgeAwaits judges a run of checkRunOverlap or checkRunSleep; kind names the call.
+func checkJudgeAwaits(c *harness.Check, kind string, first checkAwaitRun, again func() checkAwaitRun) {
 	if first.stuck > 0 {
 		c.Timeline(first.spans)
 		c.Fatal(first.deadlock("finishes in about 100 ms"))
@@ -329,12 +329,12 @@ func judgeAwaits(c *harness.Check, kind string, first awaitRun, again func() awa
 
 func TestOverlap(t *testing.T) {
 	c := harness.Begin(t, "10 handlers awaiting 100 ms each finish in about 100 ms")
-	judgeAwaits(c, "Await", runOverlap(), runOverlap)
+	checkJudgeAwaits(c, "Await", checkRunOverlap(), checkRunOverlap)
 }
 
 func TestSleep(t *testing.T) {
 	c := harness.Begin(t, "10 handlers calling Sleep(100 ms) finish in about 100 ms")
-	judgeAwaits(c, "Sleep", runSleep(), runSleep)
+	checkJudgeAwaits(c, "Sleep", checkRunSleep(), checkRunSleep)
 }
 
 func TestExclusive(t *testing.T) {
@@ -344,8 +344,8 @@ func TestExclusive(t *testing.T) {
 	// 5 ms each, so that code running without the baton overlaps.
 	const work = 5 * time.Millisecond
 	l := NewLoop()
-	bodies := newSpanner(time.Now())
-	o := runHandlers(checkHandlers, func(i int) {
+	bodies := checkNewSpanner(time.Now())
+	o := checkRunHandlers(checkHandlers, func(i int) {
 		label := fmt.Sprintf("handler %d on the loop", i+1)
 		t := l.Acquire()
 		bodies.during(label, func() {})
@@ -377,7 +377,7 @@ func TestPanic(t *testing.T) {
 	// may only get it after A's Release.
 	l := NewLoop()
 	t0 := time.Now()
-	bodies := newSpanner(t0)
+	bodies := checkNewSpanner(t0)
 	var aPanic, aRelease, bRelease any
 	aBack, bAsking, aDone, bDone := make(chan struct{}), make(chan struct{}), make(chan struct{}), make(chan struct{})
 	var bWaited time.Duration
@@ -385,17 +385,17 @@ func TestPanic(t *testing.T) {
 		defer close(aDone)
 		t := l.Acquire()
 		bodies.during("A on the loop", func() {})
-		aPanic = catch(func() { t.Await(func() { time.Sleep(checkWait / 5); panic(checkBoom) }) })
+		aPanic = checkCatch(func() { t.Await(func() { time.Sleep(checkWait / 5); panic(checkBoom) }) })
 		close(aBack)
 		bodies.during("A on the loop, after the panic", func() {
-			closedWithin(bAsking, checkDeadline)
+			checkClosedWithin(bAsking, checkDeadline)
 			time.Sleep(checkWait)
 		})
-		aRelease = catch(t.Release)
+		aRelease = checkCatch(t.Release)
 	}()
-	if !closedWithin(aBack, checkDeadline) {
+	if !checkClosedWithin(aBack, checkDeadline) {
 		c.Fatal(fmt.Sprintf("After %.0f s, Await had still not returned (with the panic) from a function that panicked after %d ms. %s Await must take the baton back and let the panic carry on.",
-			checkDeadline.Seconds(), (checkWait / 5).Milliseconds(), blockedAt(goroutineID())))
+			checkDeadline.Seconds(), (checkWait / 5).Milliseconds(), checkBlockedAt(checkGoroutineID())))
 	}
 	go func() { // handler B; exits after its Release, unless the loop stays locked
 		defer close(bDone)
@@ -404,13 +404,13 @@ func TestPanic(t *testing.T) {
 		t := l.Acquire()
 		bWaited = time.Since(asked)
 		bodies.during("B on the loop", func() {})
-		bRelease = catch(t.Release)
+		bRelease = checkCatch(t.Release)
 	}()
-	locked := !closedWithin(aDone, checkDeadline) || !closedWithin(bDone, checkDeadline)
+	locked := !checkClosedWithin(aDone, checkDeadline) || !checkClosedWithin(bDone, checkDeadline)
 	c.Timeline(bodies.rec.Spans())
 	if locked {
 		c.Fatal(fmt.Sprintf("After the panicking Await, handler B still had not got the loop %.0f s later: the loop stayed locked. %s Correct code hands it to B about %d ms after the panic, when A calls Release.",
-			checkDeadline.Seconds(), blockedAt(goroutineID()), checkWait.Milliseconds()))
+			checkDeadline.Seconds(), checkBlockedAt(checkGoroutineID()), checkWait.Milliseconds()))
 	}
 	switch {
 	case aPanic == nil:
@@ -439,7 +439,7 @@ func TestNested(t *testing.T) {
 	// awaits, as a helper does that does not know it is already off the loop.
 	l := NewLoop()
 	short := checkWait / 5
-	o := runHandlers(1, func(int) {
+	o := checkRunHandlers(1, func(int) {
 		t := l.Acquire()
 		t.Await(func() {
 			t.Sleep(short)
@@ -452,14 +452,14 @@ func TestNested(t *testing.T) {
 	if o.stuck > 0 {
 		c.Fatal(fmt.Sprintf("A handler that calls Sleep and Await inside an awaited function had not finished after %.0f s: it deadlocked. %s Correct code finishes in about %d ms. %s "+
 			"Or an Await inside fn takes the baton although the outer Await takes it again afterwards.",
-			checkDeadline.Seconds(), o.where, 2*short.Milliseconds(), deadlockCause))
+			checkDeadline.Seconds(), o.where, 2*short.Milliseconds(), checkDeadlockCause))
 	}
 	if o.panics > 0 {
-		cause := panicCause(o.firstAt)
+		cause := checkPanicCause(o.firstAt)
 		if n := strings.Count(strings.Join(o.firstAt, " "), "(*Task).Await "); n >= 2 || (n == 1 && strings.Contains(strings.Join(o.firstAt, " "), "(*Task).Sleep ")) {
 			cause = nestedCause // the panic came from an Await or Sleep inside fn
 		}
-		c.Fatal(fmt.Sprintf("A handler that calls Sleep and Await inside an awaited function panicked%s: %q. %s", at(o.firstAt), fmt.Sprint(o.first), cause))
+		c.Fatal(fmt.Sprintf("A handler that calls Sleep and Await inside an awaited function panicked%s: %q. %s", checkAt(o.firstAt), fmt.Sprint(o.first), cause))
 	}
 
 	// Part 2: ten handlers at once, so every rule is tested with
@@ -470,12 +470,12 @@ func TestNested(t *testing.T) {
 	// competitors wait their turn: ten nested waits one after another.
 	l = NewLoop()
 	t0 := time.Now()
-	bodies, outer, inner, again := newSpanner(t0), newSpanner(t0), newSpanner(t0), newSpanner(t0)
+	bodies, outer, inner, again := checkNewSpanner(t0), checkNewSpanner(t0), checkNewSpanner(t0), checkNewSpanner(t0)
 	var sleepsMu sync.Mutex
 	var sleeps []float64 // how long each nested Sleep took, in ms
 	const nestedWait, nestedSleep = checkWait / 2, checkWait / 4
 	fetch := func(t *Task) { t.Await(func() { time.Sleep(nestedWait) }) } // like an async helper that awaits
-	o = runHandlers(checkHandlers, func(i int) {
+	o = checkRunHandlers(checkHandlers, func(i int) {
 		label := fmt.Sprintf("handler %d on the loop", i+1)
 		t := l.Acquire()
 		bodies.during(label, func() {})
@@ -529,7 +529,7 @@ func TestNested(t *testing.T) {
 			Unit:  harness.Millis,
 			Want:  fmt.Sprintf("a nested Sleep just sleeps, off the loop, so each takes about %d ms", nestedSleep.Milliseconds()),
 			Cause: takesBaton,
-		}, "max", 3*harness.Ms(nestedSleep), median(sleeps))
+		}, "max", 3*harness.Ms(nestedSleep), checkMedian(sleeps))
 	}
 	c.Value(harness.Quantity{
 		What:  "handlers in their next await at the same time (an await on the loop, after the nested one)",
@@ -539,9 +539,9 @@ func TestNested(t *testing.T) {
 	}, "min", checkHandlers/2, float64(again.gauge.Peak()))
 }
 
-// median returns the middle value of s (the mean of the two middle ones
+// checkMedian returns the middle value of s (the mean of the two middle ones
 // for an even count).
-func median(s []float64) float64 {
+func checkMedian(s []float64) float64 {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	n := len(c)
@@ -555,7 +555,7 @@ func TestNoLeaks(t *testing.T) {
 	c := harness.Begin(t, "no goroutine is left running once every handler has finished")
 	before := runtime.NumGoroutine()
 	l := NewLoop()
-	o := runHandlers(checkHandlers, func(i int) {
+	o := checkRunHandlers(checkHandlers, func(i int) {
 		t := l.Acquire()
 		if i%2 == 0 {
 			t.Await(func() { time.Sleep(checkWait / 2) })

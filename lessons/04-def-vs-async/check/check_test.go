@@ -53,8 +53,7 @@ type checkEndpoint struct{ path, label, want string }
 type checkBackend struct {
 	// quit is closed once the check has stopped listening; calls then
 	// return at once, so a server stuck behind a blocked loop drains fast.
-	quit     chan struct{}
-	quitOnce sync.Once
+	quit *harness.Quit
 
 	// rec draws the timeline: one span per backend call, so the chart
 	// shows what really ran at once (renders in rounds of 40, or one at a
@@ -109,21 +108,15 @@ func (b *checkBackend) wait() string {
 	select {
 	case <-t.C:
 		return "ok"
-	case <-b.quit:
+	case <-b.quit.Done():
 		return "late"
 	}
 }
 
-// stop tells the backend that the check has stopped listening.
-func (b *checkBackend) stop() { b.quitOnce.Do(func() { close(b.quit) }) }
-
-// checkDetector stops the check if loop.InPoolSlot cannot tell a pool slot
-// from the loop with this version of the loop package.
-func checkDetector(c *harness.Check) {
-	if err := loop.VerifyInPoolSlot(); err != nil {
-		c.Fatal(fmt.Sprintf("The check cannot tell pool slots from the loop with this loop package (%v). This is a bug in the lesson's checks, not in your code.", err))
-	}
-}
+// checkNoDetector is what a check that needs loop.InPoolSlot says when the
+// detector cannot tell a pool slot from the loop with this version of the
+// loop package (see loop.VerifyInPoolSlot).
+const checkNoDetector = "The check cannot tell pool slots from the loop with this loop package"
 
 // checkRig is a fresh app with a pool of checkPool slots serving
 // Register's endpoints with a new backend, plus a trivial async /health.
@@ -168,12 +161,12 @@ func (g *checkGate) wait() {
 // checkServer starts a checkRig that lives until the test ends.
 func checkServer(t *testing.T) *checkRig {
 	start := time.Now()
-	b := &checkBackend{quit: make(chan struct{}), rec: harness.NewRecorder(start), start: start}
+	b := &checkBackend{quit: harness.NewQuit(), rec: harness.NewRecorder(start), start: start}
 	r := &checkRig{b: b, served: map[string][]time.Duration{}}
 	r.app = loop.New(loop.Options{PoolSize: checkPool})
 	Register(r.app, r.b.services())
 	r.app.Async("/health", func(*loop.Ctx) string { return "ok" })
-	t.Cleanup(r.b.stop) // runs before the server closes (cleanups run last-in, first-out)
+	t.Cleanup(r.b.quit.Close) // runs before the server closes (cleanups run last-in, first-out)
 	r.url = harness.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if g := r.gate.Load(); g != nil && req.URL.Path != "/health" {
 			g.wait()
@@ -195,18 +188,6 @@ func (r *checkRig) servedTimes(path string) []time.Duration {
 	return slices.Clone(r.served[path])
 }
 
-// callSpans returns a span for every backend call the rig has seen, timed
-// from t0.
-func (r *checkRig) callSpans(t0 time.Time) []harness.Span {
-	shift := t0.Sub(r.b.start)
-	spans := r.b.rec.Spans()
-	for i := range spans {
-		spans[i].Start -= shift
-		spans[i].End -= shift
-	}
-	return spans
-}
-
 // load fires n[ep] requests at each endpoint ep, all at once, and returns
 // every result once all have answered or the check gave up after
 // checkGiveUp. Requests still waiting then are marked "late", and the
@@ -214,7 +195,7 @@ func (r *checkRig) callSpans(t0 time.Time) []harness.Span {
 func (r *checkRig) load(t *testing.T, t0 time.Time, n map[checkEndpoint]int) map[checkEndpoint][]harness.Result {
 	ctx, cancel := context.WithTimeout(t.Context(), checkGiveUp)
 	defer cancel()
-	defer r.b.stop()
+	defer r.b.quit.Close()
 	out := make(map[checkEndpoint][]harness.Result, len(n))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -413,7 +394,7 @@ func TestResponsive(t *testing.T) {
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
-		spans = append(harness.Spans(health), rig.callSpans(t0)...)
+		spans = append(harness.Spans(health), rig.b.rec.SpansFrom(t0)...)
 		probes = len(health)
 		if unanswered { // still waiting for the loop when the probe gave up
 			return 1000, true
@@ -440,7 +421,7 @@ func TestInvoice(t *testing.T) {
 	}, checkBurstBound, func() (float64, bool) {
 		rig = checkServer(t)
 		rs = rig.burst(t, checkInvoice)
-		spans = rig.callSpans(rig.b.start)
+		spans = rig.b.rec.SpansFrom(rig.b.start)
 		return harness.Ms(harness.Wall(rs)), checkGaveUp(rs)
 	})
 	c.Timeline(spans)
@@ -464,7 +445,7 @@ func TestStock(t *testing.T) {
 	}, 12, func() (float64, bool) {
 		rig = checkServer(t)
 		rs = rig.burst(t, checkStock)
-		spans = rig.callSpans(rig.b.start)
+		spans = rig.b.rec.SpansFrom(rig.b.start)
 		poolPeak = rig.app.Stats().PoolPeak
 		// A request the check gave up on was slow even if the server
 		// never finished it.
@@ -501,7 +482,7 @@ func TestCheckout(t *testing.T) {
 	}, checkBurstBound, func() (float64, bool) {
 		rig = checkServer(t)
 		rs = rig.burst(t, checkCheckout)
-		spans = rig.callSpans(rig.b.start)
+		spans = rig.b.rec.SpansFrom(rig.b.start)
 		return harness.Ms(harness.Wall(rs)), checkGaveUp(rs)
 	})
 	c.Timeline(spans)
@@ -511,14 +492,14 @@ func TestCheckout(t *testing.T) {
 
 func TestPoolLimit(t *testing.T) {
 	c := harness.Begin(t, "The PDF library never runs more than 40 calls at once, and each call runs in a pool slot")
-	checkDetector(c)
+	c.Precondition(checkNoDetector, loop.VerifyInPoolSlot())
 	rig := checkServer(t)
 	b := rig.b
 	rs := rig.load(t, time.Now(), map[checkEndpoint]int{checkInvoice: 110, checkCheckout: 10})
 	for _, ep := range []checkEndpoint{checkInvoice, checkCheckout} {
 		checkReplies(c, ep, rs[ep])
 	}
-	c.Timeline(rig.callSpans(b.start))
+	c.Timeline(rig.b.rec.SpansFrom(b.start))
 	c.Value(harness.Quantity{
 		What:  "RenderInvoice calls made outside a pool slot, with 110 /invoice and 10 /checkout requests at once",
 		Unit:  harness.Count,
@@ -539,14 +520,14 @@ func TestPoolLimit(t *testing.T) {
 
 func TestPoolPressure(t *testing.T) {
 	c := harness.Begin(t, "Waiting for the warehouse never occupies a pool slot")
-	checkDetector(c)
+	c.Precondition(checkNoDetector, loop.VerifyInPoolSlot())
 	rig := checkServer(t)
 	b := rig.b
 	rs := rig.load(t, time.Now(), map[checkEndpoint]int{checkStock: 20, checkCheckout: 20})
 	for _, ep := range []checkEndpoint{checkStock, checkCheckout} {
 		checkReplies(c, ep, rs[ep])
 	}
-	c.Timeline(rig.callSpans(b.start))
+	c.Timeline(rig.b.rec.SpansFrom(b.start))
 	c.Value(harness.Quantity{
 		What:  "Stock calls made from inside a pool slot, with 20 /stock and 20 /checkout requests at once",
 		Unit:  harness.Count,

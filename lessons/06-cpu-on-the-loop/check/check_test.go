@@ -32,8 +32,7 @@ const (
 // calibrated slice of CPU and counts where it is called from.
 type checkBackend struct {
 	cpu  harness.CPUUnit
-	quit chan struct{} // closed once the check has stopped listening: Score then returns at once
-	once sync.Once
+	quit *harness.Quit // closed once the check has stopped listening: Score then returns at once
 
 	rec   *harness.Recorder // one span per Score call, for the timeline
 	start time.Time         // rec's time zero
@@ -90,7 +89,7 @@ func (b *checkBackend) services() Services {
 			defer b.scoring.Enter()()
 			end := b.rec.Start(fmt.Sprintf("Score(%s, %s)", user, product))
 			select {
-			case <-b.quit:
+			case <-b.quit.Done():
 				end("late")
 			default:
 				harness.Spin(b.cpu.Iterations / checkProducts)
@@ -104,16 +103,10 @@ func (b *checkBackend) services() Services {
 	}
 }
 
-// stop tells the backend that the check has stopped listening.
-func (b *checkBackend) stop() { b.once.Do(func() { close(b.quit) }) }
-
-// checkDetector stops the check if loop.InPoolSlot cannot tell a pool slot
-// from the loop with this version of the loop package.
-func checkDetector(c *harness.Check) {
-	if err := loop.VerifyInPoolSlot(); err != nil {
-		c.Fatal(fmt.Sprintf("The check cannot tell pool slots from the loop with this loop package (%v). This is a bug in the lesson's checks, not in your code.", err))
-	}
-}
+// checkNoDetector is what a check that needs loop.InPoolSlot says when the
+// detector cannot tell a pool slot from the loop with this version of the
+// loop package (see loop.VerifyInPoolSlot).
+const checkNoDetector = "The check cannot tell pool slots from the loop with this loop package"
 
 // checkRig is a fresh app with a pool of checkPool slots serving
 // Register's endpoints with a new backend, plus a trivial async /health.
@@ -132,19 +125,19 @@ type checkRig struct {
 	unscored int                 // of those, answered before 10 Score calls for their user had finished
 }
 
-// snapWriter calls snap once, when the handler starts to write its answer.
-type snapWriter struct {
+// checkSnapWriter calls snap once, when the handler starts to write its answer.
+type checkSnapWriter struct {
 	http.ResponseWriter
 	once sync.Once
 	snap func()
 }
 
-func (w *snapWriter) WriteHeader(code int) {
+func (w *checkSnapWriter) WriteHeader(code int) {
 	w.once.Do(w.snap)
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *snapWriter) Write(b []byte) (int, error) {
+func (w *checkSnapWriter) Write(b []byte) (int, error) {
 	w.once.Do(w.snap)
 	return w.ResponseWriter.Write(b)
 }
@@ -152,17 +145,17 @@ func (w *snapWriter) Write(b []byte) (int, error) {
 // checkServer starts a checkRig that lives until the test ends.
 func checkServer(t *testing.T, cpu harness.CPUUnit) *checkRig {
 	start := time.Now()
-	b := &checkBackend{cpu: cpu, quit: make(chan struct{}), rec: harness.NewRecorder(start), start: start, done: map[string]int{}}
+	b := &checkBackend{cpu: cpu, quit: harness.NewQuit(), rec: harness.NewRecorder(start), start: start, done: map[string]int{}}
 	r := &checkRig{b: b, app: loop.New(loop.Options{PoolSize: checkPool}), inside: map[int64]time.Time{}}
 	Register(r.app, b.services())
 	r.app.Async("/health", func(*loop.Ctx) string { return "ok" })
-	t.Cleanup(b.stop) // runs before the server closes (cleanups run last-in, first-out)
+	t.Cleanup(b.quit.Close) // runs before the server closes (cleanups run last-in, first-out)
 	r.url = harness.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path != "/health" {
 			// When the answer starts to go out, the user's scoring must be
 			// done: count the Score calls finished for this user by then.
 			user := req.URL.Query().Get("user")
-			sw := &snapWriter{ResponseWriter: w, snap: func() {
+			sw := &checkSnapWriter{ResponseWriter: w, snap: func() {
 				b.doneMu.Lock()
 				scored := b.done[user]
 				b.doneMu.Unlock()
@@ -207,18 +200,6 @@ func (r *checkRig) slowestHealth() (time.Duration, int) {
 	return worst, int(r.arrived)
 }
 
-// callSpans returns a span for every Score call the rig has seen, timed
-// from t0.
-func (r *checkRig) callSpans(t0 time.Time) []harness.Span {
-	shift := t0.Sub(r.b.start)
-	spans := r.b.rec.Spans()
-	for i := range spans {
-		spans[i].Start -= shift
-		spans[i].End -= shift
-	}
-	return spans
-}
-
 // checkUser names the i-th user of a load.
 func checkUser(i int) string { return fmt.Sprintf("u%d", i+1) }
 
@@ -229,7 +210,7 @@ func checkUser(i int) string { return fmt.Sprintf("u%d", i+1) }
 func (r *checkRig) load(t *testing.T, t0 time.Time, n int) []harness.Result {
 	ctx, cancel := context.WithTimeout(t.Context(), checkGiveUp)
 	defer cancel()
-	defer r.b.stop()
+	defer r.b.quit.Close()
 	out := make([]harness.Result, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -355,7 +336,7 @@ func TestResponsive(t *testing.T) {
 		}
 		tick.Stop()
 		probing.Wait()
-		spans = append(harness.Spans(health), rig.callSpans(t0)...)
+		spans = append(harness.Spans(health), rig.b.rec.SpansFrom(t0)...)
 		probes = len(health)
 		unanswered = 0
 		for _, h := range health {
@@ -382,7 +363,7 @@ func TestAnswers(t *testing.T) {
 	rig := checkServer(t, cpu)
 	t0 := time.Now()
 	rs := rig.load(t, t0, n)
-	c.Timeline(append(harness.Spans(rs), rig.callSpans(t0)...))
+	c.Timeline(append(harness.Spans(rs), rig.b.rec.SpansFrom(t0)...))
 	right := checkReplies(c, rs)
 	c.Value(harness.Quantity{
 		What:  fmt.Sprintf("requests to /recommend (%d at once) answered with the right three products", n),
@@ -410,12 +391,12 @@ func TestAnswers(t *testing.T) {
 
 func TestInPool(t *testing.T) {
 	c := harness.Begin(t, "Every Score call runs in a pool slot, none on the loop or beside the pool")
-	checkDetector(c)
+	c.Precondition(checkNoDetector, loop.VerifyInPoolSlot())
 	cpu := harness.CalibrateCPU(checkUnit)
 	rig := checkServer(t, cpu)
 	t0 := time.Now()
 	rs := rig.load(t, t0, checkBusy)
-	c.Timeline(append(harness.Spans(rs), rig.callSpans(t0)...))
+	c.Timeline(append(harness.Spans(rs), rig.b.rec.SpansFrom(t0)...))
 	checkReplies(c, rs)
 	b := rig.b
 	c.Value(harness.Quantity{
