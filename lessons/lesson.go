@@ -390,6 +390,7 @@ func Parse(file string, src []byte) (*Lesson, []error) {
 		keyLines: keyLines(&node),
 	}
 	var errs []error
+	errs = append(errs, rawHTML(body, bodyLine, fail)...)
 	for _, k := range slices.Sorted(maps.Keys(fm.Extra)) {
 		errs = append(errs, fail(l.lineOf(k), "front matter: unknown field %q (known: id, title, module, summary, minutes, files, timeout, race, variants)", k))
 	}
@@ -562,4 +563,33 @@ func (l *Lesson) lineOf(key string) int {
 		return n
 	}
 	return 1
+}
+
+// rawHTMLRE matches the block-level HTML tags lesson authors reach for. The
+// page renders markdown without raw HTML (a lesson cannot inject markup),
+// so such a tag would silently vanish: <details> would not fold anything.
+var rawHTMLRE = regexp.MustCompile(`(?i)^\s*</?(details|summary|div|span|table|br|p|img|script|style)\b`)
+
+// rawHTML reports every line of body that starts with a raw HTML tag,
+// outside fenced code blocks.
+func rawHTML(body []byte, bodyLine int, fail func(int, string, ...any) error) []error {
+	var errs []error
+	fence := ""
+	for i, line := range strings.Split(string(body), "\n") {
+		t := strings.TrimSpace(line)
+		if fence == "" && (strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~")) {
+			fence = t[:3]
+			continue
+		}
+		if fence != "" {
+			if strings.HasPrefix(t, fence) {
+				fence = ""
+			}
+			continue
+		}
+		if rawHTMLRE.MatchString(line) {
+			errs = append(errs, fail(bodyLine+i, "raw HTML %q is not rendered (the page drops raw HTML); use markdown, e.g. a \"### \" heading instead of <details>", t))
+		}
+	}
+	return errs
 }

@@ -148,6 +148,8 @@ func TestLoadErrors(t *testing.T) {
 			`lessons/01-demo/lesson.md:9: front matter: variant "wrong-b": a failing variant must name the checks that must fail ("failing")`},
 		{"no alternative", map[string]*string{"01-demo/lesson.md": md("  - dir: alt-other\n    expect: pass\n", ""), "01-demo/alt-other/demo.go": nil},
 			`need the solution and at least one alternative correct solution, found 1 passing variants`},
+		{"raw html", map[string]*string{"01-demo/lesson.md": md("Text.\n", "Text.\n\n<details>\n<summary>Numbers</summary>\n")},
+			`lessons/01-demo/lesson.md:28: raw HTML "<details>" is not rendered`},
 		{"extra file in variant", map[string]*string{"01-demo/solution/extra.go": ptr("package demo\n")},
 			`lessons/01-demo/solution/extra.go: not listed in lesson.md "files" (demo.go)`},
 	}
@@ -210,4 +212,11 @@ func FuzzHints(f *testing.F) {
 			t.Errorf("accepted %d hints", len(hints))
 		}
 	})
+}
+
+func TestRawHTMLInCodeIsFine(t *testing.T) {
+	md := strings.Replace(goodMD, "Text.\n", "Text.\n\n```html\n<details>\n```\n\nThe `<details>` tag, inline.\n", 1)
+	if _, err := Load(course(map[string]*string{"01-demo/lesson.md": &md}), "lessons"); err != nil {
+		t.Fatalf("HTML inside a code block or inline code was refused: %v", err)
+	}
 }
