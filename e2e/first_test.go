@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,9 +71,34 @@ func TestFirstSavesAfterStart(t *testing.T) {
 		}
 		passes = append(passes, d)
 		if d > bound {
-			load, _ := os.ReadFile("/proc/loadavg")
-			t.Errorf("%s: pass shown %v after the save, over %v (load averages %s)", st.name, d.Round(time.Millisecond), bound, strings.Join(strings.Fields(string(load))[:3], " "))
+			load := loadAverage()
+			if load > overloaded {
+				// The promise is for a machine the checks are designed for
+				// (up to two busy processes per core); beyond that no
+				// latency holds, and the figure is only reported.
+				t.Logf("%s: pass shown %v after the save, over %v, not judged: 1-minute load average %.1f > %.0f (more than two busy processes per CPU)", st.name, d.Round(time.Millisecond), bound, load, overloaded)
+				continue
+			}
+			t.Errorf("%s: pass shown %v after the save, over %v (1-minute load average %.1f)", st.name, d.Round(time.Millisecond), bound, load)
 		}
 	}
 	t.Logf("passes shown after: %v", passes)
+}
+
+// overloaded is the 1-minute load average above which a late pass is
+// reported rather than judged: two busy processes per CPU.
+var overloaded = float64(2 * runtime.NumCPU())
+
+// loadAverage returns the 1-minute load average, or 0 where it cannot be read.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
