@@ -28,7 +28,32 @@ const (
 	checkDocsWait  = 150 * time.Millisecond // the store answers once every I/O slot's request is in, or after this
 	checkSlow      = 3.25                   // in the slow-start burst, the first calls take this many units
 	checkGiveUp    = 2 * time.Second        // a burst stops waiting for answers after this
+
+	// RejectFast counts answers, not milliseconds, so that a busy machine
+	// cannot blur them: its Cost is a longer wait (checkRejectCost, so
+	// the deadline is 1 s away) and the first Price calls take
+	// checkRejectFirst costs. A request turned away on arrival has heard
+	// 503 before any of them returns; one turned away when a slot came
+	// free, or when its deadline passed, has not.
+	checkRejectCost  = 250 * time.Millisecond
+	checkRejectFirst = 2
+	// In IOFree the burst's Price calls wait until every /docs request
+	// has reached the store, or for checkHold: code whose CPU work holds
+	// I/O slots keeps /docs out until then.
+	checkHold = time.Second
 )
+
+// checkSetup is how one rig's backend behaves.
+type checkSetup struct {
+	cost        time.Duration // Config.Cost, and one CPU unit's length
+	slow        int           // the first slow Price calls wait slowFor instead of computing
+	slowFor     time.Duration
+	holdForDocs bool // Price waits until every I/O slot's /docs request is in the store, or checkHold
+}
+
+// checkDefault is the setup of Bounded and DoesWork: every Price call
+// burns one calibrated unit.
+func checkDefault() checkSetup { return checkSetup{cost: checkUnit} }
 
 // checkPrice is the pricing model's answer: a fixed pseudo-random price
 // per policy, so the checks know every right answer in advance.
@@ -42,8 +67,8 @@ func checkPrice(id string) string {
 // checkBackend is the Services the checks pass to New. Price burns a
 // calibrated unit of CPU and counts how many calls run at once.
 type checkBackend struct {
-	cpu  harness.CPUUnit
-	slow int // the first slow Price calls take checkSlow units (see services)
+	cpu   harness.CPUUnit
+	setup checkSetup
 
 	quit chan struct{} // closed once the check has stopped listening: Price then returns at once
 	once sync.Once
@@ -52,6 +77,9 @@ type checkBackend struct {
 	start   time.Time         // rec's time zero
 	pricing harness.Gauge     // Price calls in progress
 	calls   atomic.Int64      // Price calls begun
+	// firstDone is when the first Price call returned (UnixNano), 0
+	// until then.
+	firstDone atomic.Int64
 
 	mu     sync.Mutex
 	priced map[string]int // Price calls per policy id
@@ -60,6 +88,15 @@ type checkBackend struct {
 	docs     harness.Gauge // Docs calls in progress
 	docsFull chan struct{} // closed once ioSlots Docs calls were in progress at once
 	fullOnce sync.Once
+	// docsEarly counts the Docs calls begun while no Price call had
+	// returned yet.
+	docsEarly atomic.Int64
+}
+
+// returned reports whether a Price call had returned by the time t.
+func (b *checkBackend) returned(t time.Time) bool {
+	d := b.firstDone.Load()
+	return d != 0 && d <= t.UnixNano()
 }
 
 func (b *checkBackend) services() Services {
@@ -69,10 +106,18 @@ func (b *checkBackend) services() Services {
 			b.mu.Lock()
 			b.priced[id]++
 			b.mu.Unlock()
+			defer func() { b.firstDone.CompareAndSwap(0, time.Now().UnixNano()) }()
 			defer b.pricing.Enter()()
 			end := b.rec.Start("Price(" + id + ")")
+			if b.setup.holdForDocs {
+				select {
+				case <-b.quit:
+				case <-b.docsFull:
+				case <-time.After(checkHold):
+				}
+			}
 			switch {
-			case int(n) <= b.slow:
+			case int(n) <= b.setup.slow:
 				// A policy that takes longer than Cost says. The extra
 				// time is a wait, not CPU, so it is the same on a quiet
 				// and a busy machine: the check can count on when the
@@ -80,7 +125,7 @@ func (b *checkBackend) services() Services {
 				select {
 				case <-b.quit:
 					end("late")
-				case <-time.After(time.Duration(checkSlow * float64(checkUnit))):
+				case <-time.After(b.setup.slowFor):
 					end("ok")
 				}
 			default:
@@ -106,6 +151,9 @@ func (b *checkBackend) services() Services {
 		// many /docs requests can reach it at once.
 		Docs: func(ctx context.Context, id string) (string, error) {
 			defer b.docs.Enter()()
+			if !b.returned(time.Now()) {
+				b.docsEarly.Add(1)
+			}
 			if b.docs.Now() >= b.ioSlots {
 				b.fullOnce.Do(func() { close(b.docsFull) })
 			}
@@ -183,15 +231,15 @@ type checkRig struct {
 	gateOpen chan struct{} // closed once all have: they enter the handler together
 }
 
-// checkServer starts a checkRig that lives until the test ends. The first
-// slow Price calls take checkSlow units.
-func checkServer(t *testing.T, cpu harness.CPUUnit, slow int) *checkRig {
+// checkServer starts a checkRig that lives until the test ends; its
+// backend behaves as setup says.
+func checkServer(t *testing.T, cpu harness.CPUUnit, setup checkSetup) *checkRig {
 	start := time.Now()
 	procs := runtime.GOMAXPROCS(0)
-	b := &checkBackend{cpu: cpu, slow: slow, quit: make(chan struct{}), rec: harness.NewRecorder(start), start: start, priced: map[string]int{},
+	b := &checkBackend{cpu: cpu, setup: setup, quit: make(chan struct{}), rec: harness.NewRecorder(start), start: start, priced: map[string]int{},
 		ioSlots: checkIOPerCore * procs, docsFull: make(chan struct{})}
-	r := &checkRig{b: b, procs: procs, budget: checkBudget * checkUnit}
-	h := New(t.Context(), Config{Cost: checkUnit, IOSlots: b.ioSlots}, b.services())
+	r := &checkRig{b: b, procs: procs, budget: checkBudget * setup.cost}
+	h := New(t.Context(), Config{Cost: setup.cost, IOSlots: b.ioSlots}, b.services())
 	t.Cleanup(b.stop) // runs before the server closes (cleanups run last-in, first-out)
 	r.url = harness.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.URL.Path == "/quote" {
@@ -257,8 +305,11 @@ func (r *checkRig) burst(t *testing.T, t0 time.Time, ids []string, docs int) (qu
 	close(start)
 	if docs > 0 {
 		// Wait until every /quote request is past the gate and inside
-		// the handler (the gate itself gives up after a second).
-		harness.WaitUntil(1500*time.Millisecond, func() bool { return len(r.snapshot("/quote")) >= len(ids) })
+		// the handler (the gate itself gives up after a second), and
+		// Price calls have begun.
+		harness.WaitUntil(1500*time.Millisecond, func() bool {
+			return len(r.snapshot("/quote")) >= len(ids) && r.b.pricing.Now() > 0
+		})
 		docsRs = make([]harness.Result, docs)
 		start := make(chan struct{})
 		for i := range docs {
@@ -403,7 +454,7 @@ func TestBounded(t *testing.T) {
 	defer runtime.GOMAXPROCS(procs)
 	c := harness.Begin(t, fmt.Sprintf("A burst of quotes keeps every core busy and never runs more Price calls than cores (%d)", procs))
 	cpu := harness.CalibrateCPU(checkUnit)
-	rig := checkServer(t, cpu, 0)
+	rig := checkServer(t, cpu, checkDefault())
 	n := checkPerCore * procs
 	t0 := time.Now()
 	peakG := checkGoroutines()
@@ -435,7 +486,7 @@ func TestBounded(t *testing.T) {
 		other = 2
 	}
 	runtime.GOMAXPROCS(other)
-	rig2 := checkServer(t, cpu, 0)
+	rig2 := checkServer(t, cpu, checkDefault())
 	rig2.burst(t, time.Now(), checkIDs("G", checkPerCore*other), 0)
 	runtime.GOMAXPROCS(procs)
 	peak2 := float64(rig2.b.pricing.Peak())
@@ -460,36 +511,37 @@ func TestRejectFast(t *testing.T) {
 	c := harness.Begin(t, "What cannot be priced before its deadline is turned away at once with 503")
 	cpu := harness.CalibrateCPU(checkUnit)
 	n := checkPerCore * procs
-	bound := harness.Ms(checkUnit) / 2
-	var spans []harness.Span
-	var k checkTally
-	var served int
-	c.AtMost(harness.Quantity{
-		What: fmt.Sprintf("A burst of %d requests to /quote, each with a deadline %d units (%s) after it arrives: median time in the server of the requests not priced in time", n, checkBudget, harness.Format(harness.Millis, checkBudget*harness.Ms(checkUnit))),
-		Unit: harness.Millis,
-		Want: fmt.Sprintf("%d cores can price about %d requests in %d units; the others should hear 503 in a few ms, not wait and then fail or come late", procs, checkBudget*procs, checkBudget),
-		Cause: "Decide when the request arrives: if the computations already ahead of it, shared among the CPU slots, plus its own would end after r.Context().Deadline(), answer 503 before waiting. " +
+	setup := checkSetup{cost: checkRejectCost, slow: procs, slowFor: checkRejectFirst * checkRejectCost}
+	rig := checkServer(t, cpu, setup)
+	t0 := time.Now()
+	rs, _ := rig.burst(t, t0, checkIDs("R", n), 0)
+	c.Timeline(append(harness.Spans(rs), rig.spans(t0)...))
+	served := rig.snapshot("/quote")
+	k := checkCount(n, served)
+	k.report(c, len(served))
+	early := 0
+	for _, s := range served {
+		if s.finished && s.status == http.StatusServiceUnavailable && !rig.b.returned(s.end) {
+			early++
+		}
+	}
+	fit := checkBudget * procs // one round of Cost per core fits in each unit of the budget
+	c.Value(harness.Quantity{
+		What: fmt.Sprintf("requests to /quote answered 503 before the first Price call returned, of a burst of %d with Cost %s, each with a deadline %d costs (%s) after it arrives, whose first %d Price calls take %d costs",
+			n, harness.Format(harness.Millis, harness.Ms(checkRejectCost)), checkBudget, harness.Format(harness.Millis, checkBudget*harness.Ms(checkRejectCost)), procs, checkRejectFirst),
+		Unit: harness.Count,
+		Want: fmt.Sprintf("%d cores can price at most %d requests in %d costs; the other %d (at least) hear 503 at once, on arrival, before any computation has finished", procs, fit, checkBudget, n-fit),
+		Cause: "Requests that cannot be priced in time waited before they heard 503. Decide when the request arrives: if the computations already ahead of it, shared among the CPU slots, plus its own would end after r.Context().Deadline(), answer 503 before waiting. " +
 			"A rule that only looks when a slot comes free, a wait that runs into the deadline, or no rule at all makes these requests wait first.",
-		Beyond: 2,
-	}, bound, func() float64 {
-		rig := checkServer(t, cpu, 0)
-		t0 := time.Now()
-		rs, _ := rig.burst(t, t0, checkIDs("R", n), 0)
-		spans = append(harness.Spans(rs), rig.spans(t0)...)
-		s := rig.snapshot("/quote")
-		served = len(s)
-		k = checkCount(n, s)
-		return harness.Ms(checkMedian(k.turned))
-	})
-	c.Timeline(spans)
-	k.report(c, served)
+	}, "min", float64(n-fit), float64(early))
 	c.Value(harness.Quantity{
 		What:  fmt.Sprintf("requests to /quote accepted (not answered 503), of the same burst of %d", n),
 		Unit:  harness.Count,
-		Want:  fmt.Sprintf("the first %d requests find a free core at once and are priced: turning everything away is not a limit", procs),
-		Cause: "The handler turns away requests it could still serve: with a core free, a request is admitted.",
-	}, "min", float64(procs), float64(k.sent-k.rejected))
-	c.Note(fmt.Sprintf("Of %d requests to /quote: priced in time %d, answered late %d, turned away with 503 %d.", n, k.onTime, k.late, k.rejected))
+		Want:  fmt.Sprintf("the first %d requests find a free core at once, and the %d behind them have one round of Cost ahead (%s of the %s left): both can be priced in time, so both are admitted", procs, procs, harness.Format(harness.Millis, harness.Ms(checkRejectCost)), harness.Format(harness.Millis, checkBudget*harness.Ms(checkRejectCost))),
+		Cause: "The handler turns away requests the cores could still price in time: a request that would wait for one or two rounds of Cost is admitted. Turning away everything that finds no free core is not the rule; compare the computations ahead with the time left.",
+	}, "min", float64(2*procs), float64(k.sent-k.rejected))
+	c.Note(fmt.Sprintf("Of %d requests to /quote: priced in time %d, answered late %d, turned away with 503 %d (%d of them before the first Price call returned). Median time in the server of the requests not priced in time: %s.",
+		n, k.onTime, k.late, k.rejected, early, harness.Format(harness.Millis, harness.Ms(checkMedian(k.turned)))))
 }
 
 func TestOnTime(t *testing.T) {
@@ -508,7 +560,7 @@ func TestOnTime(t *testing.T) {
 			"if less than Cost is left, answer 503 and free the slot. Without any deadline rule (or without a limit), most of the burst comes late.",
 		Beyond: 2, // a count of up to three times the bound is measured again
 	}, float64(max(1, procs/2)), func() float64 {
-		rig := checkServer(t, cpu, procs)
+		rig := checkServer(t, cpu, checkSetup{cost: checkUnit, slow: procs, slowFor: time.Duration(checkSlow * float64(checkUnit))})
 		t0 := time.Now()
 		rs, _ := rig.burst(t, t0, checkIDs("T", n), 0)
 		spans = append(harness.Spans(rs), rig.spans(t0)...)
@@ -528,37 +580,20 @@ func TestIOFree(t *testing.T) {
 	cpu := harness.CalibrateCPU(checkUnit)
 	n := checkPerCore * procs
 	slots := checkIOPerCore * procs
-	var spans []harness.Span
-	var unanswered int
-	// The count is the most /docs requests inside the store at once. A
-	// request held up on its way in by a stall of the busy machine can miss
-	// the others, so a count below the bound is measured up to twice more
-	// and the best sample judged: code whose CPU work holds I/O slots
-	// never reaches the bound, however often it is measured.
-	var samples []float64
-	for range 3 {
-		rig := checkServer(t, cpu, 0)
-		t0 := time.Now()
-		rs, ds := rig.burst(t, t0, checkIDs("I", n), slots)
-		spans = append(append(harness.Spans(rs), harness.Spans(ds)...), rig.spans(t0)...)
-		unanswered = len(harness.Failed(ds))
-		samples = append(samples, float64(rig.b.docs.Peak()))
-		if rig.b.docs.Peak() >= slots {
-			break
-		}
-	}
-	c.Timeline(spans)
+	rig := checkServer(t, cpu, checkSetup{cost: checkUnit, holdForDocs: true})
+	t0 := time.Now()
+	rs, ds := rig.burst(t, t0, checkIDs("I", n), slots)
+	c.Timeline(append(append(harness.Spans(rs), harness.Spans(ds)...), rig.spans(t0)...))
 	c.Value(harness.Quantity{
-		What: fmt.Sprintf("/docs requests reaching the document store at the same moment, of %d sent at once (one per I/O slot) while a burst of %d requests to /quote runs", slots, n),
+		What: fmt.Sprintf("/docs requests reaching the document store while the first Price calls run, of %d sent at once (one per I/O slot) during a burst of %d requests to /quote; the Price calls wait until all %d are in the store, or %s",
+			slots, n, slots, harness.Format(harness.Millis, harness.Ms(checkHold))),
 		Unit: harness.Count,
-		Want: fmt.Sprintf("CPU work never holds an I/O slot, so all %d /docs requests find a free slot and reach the store together", slots),
-		Cause: "CPU work holds I/O slots: /quote takes one of them for its computation, or holds one while it waits for a CPU slot. " +
+		Want: fmt.Sprintf("CPU work never holds an I/O slot, so all %d /docs requests find a free slot and reach the store while the computations run", slots),
+		Cause: "CPU work holds I/O slots: /quote takes one of them for its computation, or holds one while it waits for a CPU slot, so /docs waits until computations end. " +
 			"Give CPU work slots of its own, one per core, and have /quote take only those.",
-	}, "min", float64(slots), slices.Max(samples))
-	if len(samples) > 1 {
-		c.Note(fmt.Sprintf("Measured %d times (%s); the best count is judged.", len(samples), strings.Trim(fmt.Sprint(samples), "[]")))
-	}
-	if unanswered > 0 {
+	}, "min", float64(slots), float64(rig.b.docsEarly.Load()))
+	c.Note(fmt.Sprintf("At most %d /docs requests were in the store at once; %d Price calls ran at once, at most.", rig.b.docs.Peak(), rig.b.pricing.Peak()))
+	if unanswered := len(harness.Failed(ds)); unanswered > 0 {
 		c.Fail(fmt.Sprintf("%d of %d /docs requests got no 200 answer (the store always answers \"ready\" within %v).", unanswered, slots, checkDocsWait))
 	}
 }
@@ -567,7 +602,7 @@ func TestDoesWork(t *testing.T) {
 	procs := runtime.GOMAXPROCS(0)
 	c := harness.Begin(t, "Every quote is computed for its own request: right prices, one Price call each")
 	cpu := harness.CalibrateCPU(checkUnit)
-	rig := checkServer(t, cpu, 0)
+	rig := checkServer(t, cpu, checkDefault())
 	ids := checkIDs("W", procs)
 	const rounds = 3
 	t0 := time.Now()
