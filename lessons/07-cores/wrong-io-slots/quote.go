@@ -1,5 +1,5 @@
 // Package quote is an insurance quoting service. GET /quote prices a
-// policy with a simulation model: pure CPU work. GET /stock asks the
+// policy with a simulation model: pure CPU work. GET /docs asks the
 // document store whether a policy's paperwork is ready: pure waiting.
 // Lesson 07 asks you to bound the CPU work by the cores and to turn away
 // what cannot be answered in time.
