@@ -30,11 +30,13 @@ type Inventory struct {
 // call to the inventory service failed.
 func New(inv Inventory) http.Handler {
 	client := NewClient(inv.Limit)
+	// One slot per call the inventory accepts at once, shared by every
+	// page this handler serves: the limit is per client, not per page.
+	slots := make(chan struct{}, inv.Limit)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		skus := strings.Split(r.URL.Query().Get("skus"), ",")
 		stock := make([]int, len(skus))
 		errs := make([]error, len(skus))
-		slots := make(chan struct{}, inv.Limit) // one per call the inventory accepts at once
 		var wg sync.WaitGroup
 		for i, sku := range skus {
 			slots <- struct{}{} // wait for a free slot before starting the call

@@ -31,7 +31,7 @@ const (
 	checkFastSKUs  = 24 // Throughput: SKUs on the page, two rounds of 12
 
 	checkLowLimit = 5  // Limit: a smaller inventory service
-	checkLowSKUs  = 15 // Limit: three rounds of 5
+	checkLowSKUs  = 10 // Limit: SKUs on each of two pages served at once, four rounds of 5 in all
 
 	checkCallsLimit = 6  // Calls: the inventory's limit
 	checkCallsSKUs  = 12 // Calls: SKUs on the page
@@ -280,7 +280,7 @@ func TestThroughput(t *testing.T) {
 }
 
 func TestLimit(t *testing.T) {
-	c := harness.Begin(t, fmt.Sprintf("The inventory never sees more calls at once than its limit (%d, then %d, in this check)", checkFastLimit, checkLowLimit))
+	c := harness.Begin(t, fmt.Sprintf("The inventory never sees more calls at once than its limit (%d, then %d with two pages at once, in this check)", checkFastLimit, checkLowLimit))
 	// A handler for an inventory with a larger limit serves a page first,
 	// in the same process, so a client made once for the whole package
 	// (sized to whichever inventory came first) is found out.
@@ -288,23 +288,36 @@ func TestLimit(t *testing.T) {
 	big := checkNewInventory(t, t0, checkFastLimit, checkQuick)
 	bigSKUs := checkSKUs(checkFastLimit)
 	pb := checkAsk(New(big.Inventory()), t0, bigSKUs, fmt.Sprintf("GET /availability, limit %d", checkFastLimit))
-	skus := checkSKUs(checkLowSKUs)
+	// Then two pages at once through one handler: the inventory's limit
+	// is per client, not per page.
+	skus := checkSKUs(2 * checkLowSKUs)
 	inv := checkNewInventory(t, t0, checkLowLimit, checkDelay)
-	p := checkAsk(New(inv.Inventory()), t0, skus, fmt.Sprintf("GET /availability, limit %d", checkLowLimit))
-	c.Timeline(append(inv.rec.Spans(), p.span))
+	h := New(inv.Inventory())
+	var pages [2]checkPage
+	var wg sync.WaitGroup
+	for i := range pages {
+		wg.Go(func() { // ends when checkAsk returns, within harness.Deadline
+			pages[i] = checkAsk(h, t0, skus[i*checkLowSKUs:(i+1)*checkLowSKUs], fmt.Sprintf("GET /availability %d, limit %d", i+1, checkLowLimit))
+		})
+	}
+	wg.Wait()
+	c.Timeline(append(inv.rec.Spans(), pages[0].span, pages[1].span))
 	if w := checkWrong(pb, big, bigSKUs); w != "" {
 		c.Fail(fmt.Sprintf("With an inventory that takes %d at once: %s", checkFastLimit, w))
 	}
-	got := inv.counts()
-	c.Value(harness.Quantity{
-		What:  fmt.Sprintf("Stock calls the inventory saw at once, at the most, for %d SKUs", checkLowSKUs),
-		Unit:  harness.Count,
-		Want:  fmt.Sprintf("the inventory's Limit is %d, so a client sized to it never has more in flight", checkLowLimit),
-		Cause: fmt.Sprintf("The inventory answered 429 to %d calls. The client is not limited to Inventory.Limit: is the limit a constant, one too high, or gone?", got.rejected),
-	}, "max", checkLowLimit, float64(got.peak))
-	if w := checkWrong(p, inv, skus); w != "" {
-		c.Fail(w)
+	for i, p := range pages {
+		if w := checkWrong(p, inv, skus[i*checkLowSKUs:(i+1)*checkLowSKUs]); w != "" {
+			c.Fail(fmt.Sprintf("Page %d: %s", i+1, w))
+		}
 	}
+	got := inv.counts()
+	// Judged last, so that on failure its message comes first.
+	c.Value(harness.Quantity{
+		What:  fmt.Sprintf("Stock calls the inventory saw at once, at the most, for 2 pages of %d SKUs served at once", checkLowSKUs),
+		Unit:  harness.Count,
+		Want:  fmt.Sprintf("the inventory's Limit is %d, so a client sized to it never has more in flight, whatever the number of pages", checkLowLimit),
+		Cause: fmt.Sprintf("The inventory answered 429 to %d calls. The calls are not limited to Inventory.Limit for the whole handler: is the limit a constant, one too high, gone, or one per page?", got.rejected),
+	}, "max", checkLowLimit, float64(got.peak))
 }
 
 func TestCalls(t *testing.T) {

@@ -34,19 +34,12 @@ func New(inv Inventory) http.Handler {
 		skus := strings.Split(r.URL.Query().Get("skus"), ",")
 		stock := make([]int, len(skus))
 		errs := make([]error, len(skus))
-		next := make(chan int)
 		var wg sync.WaitGroup
-		for range min(inv.Limit, len(skus)) {
-			wg.Go(func() { // ends when next is closed and drained
-				for i := range next {
-					stock[i], errs[i] = fetchStock(client, inv.URL, skus[i])
-				}
+		for i, sku := range skus {
+			wg.Go(func() { // ends when the call has returned
+				stock[i], errs[i] = fetchStock(client, inv.URL, sku)
 			})
 		}
-		for i := range skus {
-			next <- i
-		}
-		close(next)
 		wg.Wait()
 		answer := make(map[string]int, len(skus))
 		for i, sku := range skus {
