@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -103,12 +104,25 @@ func TestSavesFirst(t *testing.T) {
 	u := next("check of the save", func(u Update) bool { return u.Kind == KindChecking && u.Lesson == l.ID })
 	waited := time.Since(u.Seen)
 	t.Logf("the save's check started %v after the save was seen", waited.Round(time.Millisecond))
+	r := next("result", func(u Update) bool { return u.Kind == KindResult && u.Lesson == l.ID })
+	if waited > time.Second {
+		// Measured once more on a new save (the warm-up, cancelled for the
+		// first one, is building again): a tutor that holds saves back is
+		// late both times, a machine that stalled once is not.
+		src := append(slices.Clone(l.Solution().Files[l.Files[0]]), "\n// saved again\n"...)
+		if err := os.WriteFile(file, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		u = next("check of the second save", func(u Update) bool { return u.Kind == KindChecking && u.Lesson == l.ID })
+		waited = time.Since(u.Seen)
+		t.Logf("the second save's check started %v after the save was seen", waited.Round(time.Millisecond))
+		r = next("result", func(u Update) bool { return u.Kind == KindResult && u.Lesson == l.ID })
+	}
 	// Before, the save waited for every lesson's warm-up build (4 s and more
 	// on a warm cache) and for a check of lesson 01 nobody asked for (6 s).
 	if waited > time.Second {
 		t.Errorf("the save's check started %v after the save was seen, want within 1 s", waited.Round(time.Millisecond))
 	}
-	r := next("result", func(u Update) bool { return u.Kind == KindResult && u.Lesson == l.ID })
 	if r.State.Result == nil || r.State.Result.Verdict != checker.Pass {
 		t.Errorf("result for the solution = %+v, want pass", r.State.Result)
 	}
