@@ -35,17 +35,7 @@ func startClass(t *testing.T) (join, dashboard string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			t.Error("tutor class did not stop within 5 s of Ctrl-C")
-		}
-	})
+	t.Cleanup(func() { interrupt(t, cmd, "tutor class") })
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() && (join == "" || dashboard == "") {
 		if m := joinRE.FindStringSubmatch(sc.Text()); m != nil {

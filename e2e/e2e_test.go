@@ -126,15 +126,7 @@ func startTutor(t *testing.T, extra ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			t.Error("tutor did not stop within 5 s of Ctrl-C")
-		}
+		interrupt(t, cmd, "tutor")
 		pw.Close()
 	})
 	urlc := make(chan string, 1)
@@ -538,5 +530,20 @@ func editorStyles(t *testing.T, file string) []editorStyle {
 				"-es", "-c", "%d", "-c", "0r "+src, "-c", "wq", file).Run()
 		}},
 		{"JetBrains safe write", func(b []byte) error { return jetbrainsSave(file, b) }},
+	}
+}
+
+// interrupt sends Ctrl-C to cmd and waits for it to end; a process still
+// running 5 s later is killed and the test fails, naming it.
+func interrupt(t *testing.T, cmd *exec.Cmd, name string) {
+	t.Helper()
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Errorf("%s did not stop within 5 s of Ctrl-C", name)
 	}
 }
