@@ -240,12 +240,13 @@ func (r *Recorder) Drawn() []Span {
 	return out
 }
 
-// SpansFrom returns a copy of the recorded spans, measured from t0 instead
+// SpansFrom returns the spans to draw (as [Recorder.Drawn]: those still
+// running included, as "unfinished"), measured from t0 instead
 // of the recorder's own time zero, so that they line up with spans timed
 // from t0 (a load's requests) on one timeline.
 func (r *Recorder) SpansFrom(t0 time.Time) []Span {
 	shift := t0.Sub(r.t0)
-	spans := r.Spans()
+	spans := r.Drawn()
 	for i := range spans {
 		spans[i].Start -= shift
 		spans[i].End -= shift

@@ -81,7 +81,7 @@ func TestConcurrent(t *testing.T) {
 		return harness.Ms(harness.Wall(rs))
 	})
 	if !checkReplies(c, rs) {
-		c.Timeline(rec.Spans())
+		c.Timeline(rec.Drawn())
 		return
 	}
 	checkAway(c, inTime, "Most of the 10 pings waiting off the loop at the same time (counted by the loop)", stats.AwaitingPeak)
@@ -90,7 +90,7 @@ func TestConcurrent(t *testing.T) {
 	// variable) and skips the wait shows itself here, even when the check
 	// runs in a fresh process.
 	again := harness.Fire(t.Context(), time.Now(), url+"/ping", checkPings, "ping, again")
-	c.Timeline(rec.Spans())
+	c.Timeline(rec.Drawn())
 	if !checkReplies(c, again) {
 		return
 	}
@@ -173,7 +173,7 @@ func TestResponsive(t *testing.T) {
 		health = harness.Get(t.Context(), t0, url+"/health", "/health")
 		health.Outcome = "probe"
 		pings = <-done
-		spans = append(rec.Spans(), health.Span)
+		spans = append(rec.Drawn(), health.Span)
 		return harness.Ms(health.End - health.Start)
 	})
 	c.Timeline(spans)

@@ -355,7 +355,7 @@ func TestExclusive(t *testing.T) {
 		bodies.during(label, func() { time.Sleep(work) })
 		t.Release()
 	})
-	c.Timeline(bodies.rec.Spans())
+	c.Timeline(bodies.rec.Drawn())
 	if o.stuck > 0 {
 		c.Fatal(o.deadlock("finishes in about 200 ms"))
 	}
@@ -407,7 +407,7 @@ func TestPanic(t *testing.T) {
 		bRelease = checkCatch(t.Release)
 	}()
 	locked := !checkClosedWithin(aDone, checkDeadline) || !checkClosedWithin(bDone, checkDeadline)
-	c.Timeline(bodies.rec.Spans())
+	c.Timeline(bodies.rec.Drawn())
 	if locked {
 		c.Fatal(fmt.Sprintf("After the panicking Await, handler B still had not got the loop %.0f s later: the loop stayed locked. %s Correct code hands it to B about %d ms after the panic, when A calls Release.",
 			checkDeadline.Seconds(), checkBlockedAt(checkGoroutineID()), checkWait.Milliseconds()))
@@ -496,7 +496,7 @@ func TestNested(t *testing.T) {
 		bodies.during(label, func() {})
 		t.Release()
 	})
-	c.Timeline(append(bodies.rec.Spans(), inner.rec.Spans()...))
+	c.Timeline(append(bodies.rec.Drawn(), inner.rec.Drawn()...))
 	if o.stuck > 0 {
 		c.Fatal(o.deadlock("finishes in about 100 ms"))
 	}

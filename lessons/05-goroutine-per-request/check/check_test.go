@@ -372,7 +372,7 @@ func TestConcurrent(t *testing.T) {
 		_, url := checkStart(t, f)
 		rs := harness.Fire(t.Context(), t0, url, n, "visit")
 		last, lastFake = rs, f
-		c.Timeline(f.rec.Spans())
+		c.Timeline(f.rec.Drawn())
 		return harness.Ms(harness.Wall(rs))
 	})
 	if failed := harness.Failed(last); len(failed) > 0 {
@@ -400,7 +400,7 @@ func TestDownstreamOverlap(t *testing.T) {
 	f := &checkFake{delay: checkSlow, rec: harness.NewRecorder(t0)}
 	_, url := checkStart(t, f)
 	rs := harness.Fire(ctx, t0, url, n, "visit")
-	c.Timeline(f.rec.Spans())
+	c.Timeline(f.rec.Drawn())
 	c.Value(harness.Quantity{
 		What:  fmt.Sprintf("%d visits at once, each with a %d ms downstream call: most calls in flight together at the downstream", n, checkSlow.Milliseconds()),
 		Unit:  harness.Count,
