@@ -64,12 +64,9 @@ type checkReq struct {
 	lastDay  time.Time
 	seen     []bool // days called at least once
 
-	calls       atomic.Int64  // Day calls
-	afterDone   atomic.Int64  // Day calls that started after the request's context ended
-	afterBudget atomic.Int64  // Day calls that started after budgetOver was set
-	total       int64         // the sum of the days' balances: what Convert should be asked to convert
-	convDelay   time.Duration // if set, how long Convert takes for this request instead of the backend's delay
-	fullConvert atomic.Int64  // Convert calls for this request that waited out their whole delay
+	calls       atomic.Int64 // Day calls
+	afterDone   atomic.Int64 // Day calls that started after the request's context ended
+	afterBudget atomic.Int64 // Day calls that started after budgetOver was set
 	// budgetOver is set when the request's budget has run out, counted from
 	// its arrival by a timer of the check's own (time.AfterFunc, which is
 	// also what ends a context.WithTimeout). On a busy machine the runtime
@@ -77,43 +74,6 @@ type checkReq struct {
 	// ends is not counted late because the timers fired a few milliseconds
 	// after the deadline.
 	budgetOver atomic.Bool
-
-	// What had happened when the answer started to go out (answered is
-	// then set): how late the answer was, counted in the server's own
-	// events rather than in milliseconds a busy machine stretches.
-	answered         bool
-	answeredAt       time.Time
-	lateDaysAtAnswer int64 // afterBudget
-	convertsAtAnswer int64 // fullConvert
-}
-
-// noteAnswer records that q's answer starts to go out now.
-func (q *checkReq) noteAnswer() {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.answered {
-		return
-	}
-	q.answered, q.answeredAt = true, time.Now()
-	q.lateDaysAtAnswer = q.afterBudget.Load()
-	q.convertsAtAnswer = q.fullConvert.Load()
-}
-
-// checkAnswerWriter tells its request when the handler starts to write
-// the answer (http.TimeoutHandler's 503 included).
-type checkAnswerWriter struct {
-	http.ResponseWriter
-	q *checkReq
-}
-
-func (w checkAnswerWriter) WriteHeader(code int) {
-	w.q.noteAnswer()
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w checkAnswerWriter) Write(b []byte) (int, error) {
-	w.q.noteAnswer()
-	return w.ResponseWriter.Write(b)
 }
 
 // checkConvertCall is what Convert saw in one call.
@@ -216,21 +176,12 @@ func (b *checkBackend) services() Services {
 			call.req, _ = ctx.Value(checkReqKey{}).(*checkReq)
 			call.deadline, call.hasDeadline = ctx.Deadline()
 			end := b.rec.Start(fmt.Sprintf("Convert(%d)", cents))
-			delay := b.delay
-			if call.req != nil && call.req.convDelay > 0 {
-				delay = call.req.convDelay
-			}
-			timer := time.NewTimer(delay)
+			timer := time.NewTimer(b.delay)
 			defer timer.Stop()
 			var text string
 			select {
 			case <-timer.C:
 				text = checkMoney(cents)
-				if q := call.req; q != nil {
-					q.fullConvert.Add(1)
-				} else if q := b.byTotal(cents); q != nil {
-					q.fullConvert.Add(1) // a context not derived from the request's: known by its total
-				}
 				end("ok")
 			case <-b.quit:
 				text = checkMoney(cents)
@@ -254,25 +205,10 @@ func (b *checkBackend) stop() { b.once.Do(func() { close(b.quit) }) }
 // expect registers a request the check is about to send.
 func (b *checkBackend) expect(account string, days int, budget time.Duration) *checkReq {
 	q := &checkReq{account: account, days: days, budget: budget, served: make(chan struct{}), seen: make([]bool, days)}
-	for d := range days {
-		q.total += checkDay(account, d)
-	}
 	b.mu.Lock()
 	b.reqs[account] = q
 	b.mu.Unlock()
 	return q
-}
-
-// byTotal returns the request whose days add up to cents, or nil.
-func (b *checkBackend) byTotal(cents int64) *checkReq {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, q := range b.reqs {
-		if q.total == cents {
-			return q
-		}
-	}
-	return nil
 }
 
 // convertCalls returns a copy of Convert's calls so far.
@@ -310,8 +246,7 @@ func checkServer(t *testing.T, cpu harness.CPUUnit, budget, delay time.Duration)
 		q.mu.Unlock()
 		time.AfterFunc(q.budget, func() { q.budgetOver.Store(true) })
 		defer close(q.served)
-		defer q.noteAnswer() // a handler that returns without writing answers an empty 200
-		h.ServeHTTP(checkAnswerWriter{w, q}, r.WithContext(ctx))
+		h.ServeHTTP(w, r.WithContext(ctx))
 	}))
 	return &checkRig{b: b, url: url, budget: budget}
 }
@@ -586,182 +521,61 @@ func TestStopsAtDeadline(t *testing.T) {
 // short one whose Convert call is too slow for it, and returns their
 // results and requests.
 func checkOverBudget(t *testing.T, rig *checkRig) ([]harness.Result, []*checkReq) {
-	qs := checkOverBudgetReqs(rig)
-	return checkSend(t, rig, qs), qs
-}
-
-// checkOverBudgetReqs registers the two requests of checkOverBudget: a
-// report too long for the budget, and a short one whose Convert call is too
-// slow for it.
-func checkOverBudgetReqs(rig *checkRig) []*checkReq {
 	long := rig.b.expect(fmt.Sprintf("long%d", time.Now().UnixNano()), checkLonger, checkBudget)
 	slow := rig.b.expect(fmt.Sprintf("slow%d", time.Now().UnixNano()), 4, checkBudget)
-	return []*checkReq{long, slow}
-}
-
-// checkSend sends the requests qs at once, each client waiting up to
-// checkBudget+checkLate, and returns their results.
-func checkSend(t *testing.T, rig *checkRig, qs []*checkReq) []harness.Result {
+	qs := []*checkReq{long, slow}
 	rs := make([]harness.Result, len(qs))
 	var wg sync.WaitGroup
 	for i, q := range qs {
 		wg.Go(func() { rs[i] = rig.get(t.Context(), q, checkBudget+checkLate) }) // ends when answered (checkBudget+checkLate at most)
 	}
 	wg.Wait()
-	return rs
+	return rs, qs
 }
 
 func TestStatus(t *testing.T) {
 	c := harness.Begin(t, "When the budget runs out, the answer is 503 Service Unavailable, soon after the deadline")
 	cpu := harness.CalibrateCPU(checkUnit)
-	bound := checkStopBound()
-	rig := checkServer(t, cpu, checkBudget, checkSlowConv)
-	qs := checkOverBudgetReqs(rig)
-	long, slow := qs[0], qs[1]
-	sent := make(chan []harness.Result, 1)
-	go func() { sent <- checkSend(t, rig, qs) }() // ends when both are answered (checkBudget+checkLate at most)
-
-	// How late an answer is, judged in the server's own events, which a
-	// busy machine slows down together with the code under test: the Day
-	// calls the long report started after its deadline before its answer
-	// went out, and whether the short report's answer waited for Convert
-	// to wait out its whole delay. Correct code answers before its next Day
-	// call (0–2 of them) and when Convert returns at the deadline (0 full
-	// waits). Code that computes on is watched until 5× the bound of Day
-	// calls (or checkWatch); code that waits for Convert waits its 1.5 s.
-	// Milliseconds are only reported: at load average 50 on 2 cores a
-	// correct answer came 485 ms after the deadline.
-	//
-	// A ruler catches an answer held back for any other reason (a sleep, a
-	// wait for something else): from the first deadline on, the check sends
-	// short reports (one day, a 10 ms Convert) to the same handler, one
-	// after another, and counts those answered before both over-budget
-	// answers went out. A busy machine slows the ruler's reports as much
-	// as the answers it measures. Correct code answers before the first
-	// short report can (0); an answer held back 1 s lets several through
-	// even at load 50 (each takes about 150 ms there), dozens when idle.
-	var refMu sync.Mutex
-	var refs []*checkReq
-	rulerStop, rulerDone := make(chan struct{}), make(chan struct{})
-	go func() { // ends once rulerStop is closed and its last short report is answered
-		defer close(rulerDone)
-		var first time.Time
-		if !harness.WaitUntil(checkGiveUp, func() bool {
-			long.mu.Lock()
-			a := long.arrived
-			long.mu.Unlock()
-			slow.mu.Lock()
-			b := slow.arrived
-			slow.mu.Unlock()
-			first = a
-			if b.Before(a) {
-				first = b
-			}
-			return !a.IsZero() && !b.IsZero()
-		}) {
-			return
-		}
-		select {
-		case <-time.After(time.Until(first.Add(checkBudget))):
-		case <-rulerStop:
-			return
-		}
-		for i := 0; ; i++ {
-			select {
-			case <-rulerStop:
-				return
-			default:
-			}
-			q := rig.b.expect(fmt.Sprintf("ruler%d-%d", i, time.Now().UnixNano()), 1, checkBudget)
-			q.convDelay = checkQuick
-			refMu.Lock()
-			refs = append(refs, q)
-			refMu.Unlock()
-			rig.get(t.Context(), q, checkBudget+checkLate)
-		}
-	}()
-	// ahead counts the ruler's short reports answered before at (all of
-	// those answered so far if at is zero).
-	ahead := func(at time.Time) int {
-		refMu.Lock()
-		defer refMu.Unlock()
-		n := 0
-		for _, q := range refs {
-			q.mu.Lock()
-			if q.answered && (at.IsZero() || q.answeredAt.Before(at)) {
-				n++
-			}
-			q.mu.Unlock()
-		}
-		return n
-	}
-	var lateDays, fullConverts int64
-	var longAnswered, slowAnswered bool
-	var longAt, slowAt time.Time
-	snapshot := func() bool {
-		long.mu.Lock()
-		longAnswered, lateDays, longAt = long.answered, long.lateDaysAtAnswer, long.answeredAt
-		long.mu.Unlock()
-		if !longAnswered {
-			lateDays = long.afterBudget.Load()
-		}
-		slow.mu.Lock()
-		slowAnswered, fullConverts, slowAt = slow.answered, slow.convertsAtAnswer, slow.answeredAt
-		slow.mu.Unlock()
-		if !slowAnswered {
-			fullConverts = slow.fullConvert.Load()
-		}
-		return (longAnswered || lateDays >= int64(5*bound)) && (slowAnswered || fullConverts > 0)
-	}
-	harness.WaitUntil(checkBudget+checkWatch, snapshot)
-	snapshot()
-	held := ahead(time.Time{})
-	if longAnswered && slowAnswered {
-		held = ahead(longAt)
-		if slowAt.After(longAt) {
-			held = ahead(slowAt)
-		}
-	}
-	close(rulerStop)
-	rig.b.stop()
-	<-rulerDone
-	rs := <-sent
-	c.Timeline(rig.spans(rs, qs...))
-
-	still := ""
-	if !longAnswered {
-		still = ", and it had not answered yet when the check stopped watching"
-	}
-	c.Value(harness.Quantity{
-		What: fmt.Sprintf("Day calls started after the budget of %v ran out, before the answer went out (a %d-day report, %d units of CPU work%s)", checkBudget, checkLonger, checkLonger/checkDaysUnit, still),
-		Unit: harness.Count,
-		Want: fmt.Sprintf("code that stops at the deadline answers instead of starting its next Day call: at most %d (half a unit of work)", bound),
-		Cause: "The handler keeps computing after the budget has run out and answers only when the report is done or the client has gone: " +
-			"the loop does not look at the context that carries the budget, or looks only before it starts.",
-	}, "max", float64(bound), float64(lateDays))
-	c.Value(harness.Quantity{
-		What: fmt.Sprintf("Convert calls that waited out their whole %v before the answer went out (a 4-day report whose budget of %v ran out during the call)", checkSlowConv, checkBudget),
-		Unit: harness.Count,
-		Want: "Convert gets the context that carries the budget, so it returns context.DeadlineExceeded at the deadline and the handler answers then: 0",
-		Cause: "Convert got a context without the budget (context.Background(), a fresh context, or r.Context() alone), " +
-			"so the handler waited for the currency service long after the budget had run out.",
-	}, "max", 0, float64(fullConverts))
-	c.Value(harness.Quantity{
-		What:  "short reports (1 day each) the check sent one after another from the deadline on, answered before both over-budget answers went out",
-		Unit:  harness.Count,
-		Want:  "once the budget has run out, the handler answers at once, before a short report sent at the deadline can be answered: at most 2",
-		Cause: "The answer is held back after the budget has run out: the handler waits (a sleep, a retry, a wait for something other than the context) before it writes the 503.",
-	}, "max", 2, float64(held))
-
-	right := 0
+	var rs []harness.Result
+	var qs []*checkReq
+	var rig *checkRig
 	var lates []string
+	c.AtMost(harness.Quantity{
+		What: fmt.Sprintf("time from the budget running out (%v) to the answer, the later of two requests (a %d-day report; a %d-day report whose Convert call takes %v)", checkBudget, checkLonger, 4, checkSlowConv),
+		Unit: harness.Millis,
+		Want: "code that stops at the deadline answers within a few ms of it",
+		Cause: "The handler keeps computing, or keeps waiting for Convert, after the budget has run out: the loop does not look at the context that carries the budget, " +
+			"or Convert gets a context without it (context.Background(), or a fresh full timeout).",
+		// Correct code answers within a few ms of the deadline; at load
+		// average 45–50 on 2 cores medians of 14–98 ms were seen, and once
+		// 158 ms with the days split over both cores. Wrong code is late by
+		// the rest of the Convert call (1.35 s) or of the report (1.85 s of
+		// CPU; the client gives up after 1.5 s, counted as 1.5 s). A miss
+		// below 1.2 s is measured again and judged on the median.
+		Beyond: 3,
+	}, harness.Ms(2*checkBudget), func() float64 {
+		if rig != nil {
+			rig.b.stop()
+		}
+		rig = checkServer(t, cpu, checkBudget, checkSlowConv)
+		rs, qs = checkOverBudget(t, rig)
+		var worst time.Duration
+		lates = lates[:0]
+		for _, r := range rs {
+			late := r.End - r.Start - checkBudget
+			if r.Err != nil {
+				late = checkLate
+			}
+			worst = max(worst, late)
+			lates = append(lates, fmt.Sprintf("%.0f ms", harness.Ms(late)))
+		}
+		return harness.Ms(max(worst, 0))
+	})
+	rig.b.stop()
+	c.Timeline(rig.spans(rs, qs...))
+	right := 0
 	for i, r := range rs {
 		took := r.End - r.Start
-		late := took - checkBudget
-		if r.Err != nil {
-			late = checkLate
-		}
-		lates = append(lates, fmt.Sprintf("%.0f ms", harness.Ms(max(late, 0))))
 		// A 503 counts only at the deadline: one sent well before it gave
 		// up on work that had time left.
 		if r.Err == nil && r.Status == http.StatusServiceUnavailable && took >= checkBudget*9/10 {
@@ -787,8 +601,7 @@ func TestStatus(t *testing.T) {
 		Cause: "When the context's deadline has passed, ctx.Err() (and the error Convert returns) is context.DeadlineExceeded: answer it with http.StatusServiceUnavailable, " +
 			"not 500 or 502, and not 200 after the budget.",
 	}, "min", 2, float64(right))
-	c.Note(fmt.Sprintf("As the client saw it, the long report was answered %s after the budget ran out and the one waiting for Convert %s after (a client that got no answer counts as %v); these times are reported, not judged: a busy machine stretches them.",
-		lates[0], lates[1], checkLate))
+	c.Note(fmt.Sprintf("After the budget ran out, the long report was answered %s later and the one waiting for Convert %s later.", lates[0], lates[1]))
 }
 
 func TestDownstreamDeadline(t *testing.T) {
