@@ -112,7 +112,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 // writeLesson writes one "lesson" event.
 func (s *Server) writeLesson(w io.Writer, p *lessonPage, st LessonState, workspace string, withHTML bool) {
 	ev := lessonEvent{
-		Lesson: p.L.ID, Verdict: verdictOf(st), VerdictText: verdictText(verdictOf(st)), Status: statusOf(st), StatusText: statusText(st),
+		Lesson: p.L.ID, Verdict: verdictOf(st), VerdictText: stateText(st), Status: statusOf(st), StatusText: statusText(st),
 		HintsShown: st.HintsShown, Attempts: st.Attempts, Assisted: st.Assisted,
 	}
 	if withHTML {

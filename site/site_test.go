@@ -145,6 +145,7 @@ func TestVerdictAttribute(t *testing.T) {
 		headline string
 	}{
 		{"no result", LessonState{}, "idle", "Not checked yet"},
+		{"passed in an earlier run", LessonState{Status: Passed}, "idle", "Passed earlier"},
 		{"first check running", LessonState{Checking: true}, "checking", "Checking…"},
 		{"checking wins over a result", LessonState{Checking: true, Status: InProgress, Result: failingResult()}, "checking", "Checking…"},
 		{"pass", LessonState{Status: Passed, Result: &checker.Result{Verdict: checker.Pass}}, "pass", "Passed"},
@@ -660,4 +661,18 @@ func TestNotRunCheck(t *testing.T) {
 	s := newTestServer(t, f, nil)
 	body := request(s, "GET", "/lesson/02-event-loop", nil, nil).Body.String()
 	contains(t, "lesson page", body, `data-outcome="not-run"`, `<span class="outcome">not run</span>`, "2 of 2 checks failed.")
+}
+
+// A lesson passed in an earlier run of the tutor and not checked in this one
+// says so in the header and the panel, with the next lesson in view, instead
+// of "not checked yet" beside the course map's "passed".
+func TestPassedEarlier(t *testing.T) {
+	f := newFake(t.TempDir())
+	f.Set("02-event-loop", LessonState{Status: Passed})
+	s := newTestServer(t, f, nil)
+	body := request(s, "GET", "/lesson/02-event-loop", nil, nil).Body.String()
+	contains(t, "lesson page", body, "passed earlier", "Passed earlier", `class="next-step"`)
+	if strings.Contains(body, "not checked yet") {
+		t.Errorf("the page says \"not checked yet\" for a lesson passed earlier")
+	}
 }

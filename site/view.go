@@ -39,6 +39,17 @@ func verdictOf(st LessonState) string {
 	return string(st.Result.Verdict)
 }
 
+// stateText is the header's words for a lesson's state: the verdict's,
+// except that a lesson passed in an earlier run of the tutor, not checked in
+// this one, says so rather than "not checked yet" next to its "passed" badge.
+func stateText(st LessonState) string {
+	v := verdictOf(st)
+	if v == verdictIdle && st.Status == Passed {
+		return "passed earlier"
+	}
+	return verdictText(v)
+}
+
 // verdictText is the short words for a verdict, as the page's header shows
 // them (site.js has the same table).
 func verdictText(v string) string {
@@ -205,7 +216,7 @@ func (s *Server) lessonView(p *lessonPage, snap Snapshot) *lessonView {
 	v := &lessonView{
 		lessonPage: p, Total: len(s.pages), ModuleName: p.L.Module,
 		State: st, Status: statusOf(st), StatusText: statusText(st), Verdict: verdictOf(st),
-		VerdictText: verdictText(verdictOf(st)), Workspace: snap.Workspace, Editor: s.cfg.Editor != "",
+		VerdictText: stateText(st), Workspace: snap.Workspace, Editor: s.cfg.Editor != "",
 		Result:    s.resultView(p, st, snap.Workspace),
 		HintPanel: hintsOf(p, st),
 	}
@@ -301,6 +312,15 @@ type sourceView struct {
 	Missing  string // why the source cannot be shown
 }
 
+// nextLesson is the lesson after p, nil after the last one.
+func (s *Server) nextLesson(p *lessonPage) *summary {
+	if p.Index+1 >= len(s.pages) {
+		return nil
+	}
+	q := s.pages[p.Index+1]
+	return &summary{ID: q.L.ID, Number: q.L.Number, Title: q.L.Title}
+}
+
 func (s *Server) resultView(p *lessonPage, st LessonState, workspace string) *resultView {
 	if st.Checking && st.Progress != nil && len(st.Progress.Done) > 0 {
 		return progressView(p, st)
@@ -311,6 +331,12 @@ func (s *Server) resultView(p *lessonPage, st LessonState, workspace string) *re
 		if st.Checking {
 			v.Headline = "Checking…"
 			v.Detail = "Running the hidden checks on your files."
+		} else if st.Status == Passed {
+			// Passed in an earlier run of the tutor: the result itself
+			// is not kept, the fact is (the course map's badge says so).
+			v.Headline = "Passed earlier"
+			v.Detail = "You passed this lesson before. Save your file or press Check now to run the checks again."
+			v.Next = s.nextLesson(p)
 		} else {
 			v.Headline = "Not checked yet"
 			v.Detail = "Save your file in your editor and the checks run by themselves, or press Check now."
@@ -325,9 +351,8 @@ func (s *Server) resultView(p *lessonPage, st LessonState, workspace string) *re
 		if len(r.Checks) == 1 {
 			v.Detail = "The check passes."
 		}
-		if p.Index+1 < len(s.pages) && !st.Checking {
-			q := s.pages[p.Index+1]
-			v.Next = &summary{ID: q.L.ID, Number: q.L.Number, Title: q.L.Title}
+		if !st.Checking {
+			v.Next = s.nextLesson(p)
 		}
 	case checker.Fail:
 		v.Headline = "Not yet"
