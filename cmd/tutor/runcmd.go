@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -62,7 +63,7 @@ func runCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		}
 		rebuild()
 		srv := &http.Server{
-			Handler:           s,
+			Handler:           lessonrun.Guard(allowedHosts(ln.Addr().(*net.TCPAddr), *addr), s),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       60 * time.Second,
 		}
