@@ -38,6 +38,12 @@ const (
 	// deadline passed, has not.
 	checkLongCost    = 250 * time.Millisecond
 	checkRejectFirst = 2
+	// RejectFast's second burst gives every request a deadline of only
+	// checkShortBudget costs, and its first Price calls wait half a cost:
+	// a request behind them can no longer be priced in time. Code that
+	// admits by a fixed queue length (sized for the 4-cost deadline)
+	// admits it anyway; code that compares with the deadline does not.
+	checkShortBudget = 1.5
 	// In IOFree the burst's Price calls wait until every /docs request
 	// has reached the store, or for checkHold: code whose CPU work holds
 	// I/O slots keeps /docs out until then.
@@ -47,6 +53,7 @@ const (
 // checkSetup is how one rig's backend behaves.
 type checkSetup struct {
 	cost        time.Duration // Config.Cost, and one CPU unit's length
+	budget      float64       // every request's deadline, in costs after it arrives (0: checkBudget)
 	slow        int           // the first slow Price calls wait slowFor instead of computing
 	slowFor     time.Duration
 	holdForDocs bool // Price waits until every I/O slot's /docs request is in the store, or checkHold
@@ -254,7 +261,7 @@ func checkServer(t *testing.T, cpu harness.CPUUnit, setup checkSetup) *checkRig 
 	procs := runtime.GOMAXPROCS(0)
 	b := &checkBackend{cpu: cpu, setup: setup, quit: make(chan struct{}), rec: harness.NewRecorder(start), start: start, priced: map[string]int{}, doneAt: map[string][]time.Time{},
 		ioSlots: checkIOPerCore * procs, docsFull: make(chan struct{})}
-	r := &checkRig{b: b, procs: procs, budget: checkBudget * setup.cost}
+	r := &checkRig{b: b, procs: procs, budget: time.Duration(cmp.Or(setup.budget, checkBudget) * float64(setup.cost))}
 	h := New(t.Context(), Config{Cost: setup.cost, IOSlots: b.ioSlots}, b.services())
 	t.Cleanup(b.stop) // runs before the server closes (cleanups run last-in, first-out)
 	r.url = harness.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -561,6 +568,32 @@ func TestRejectFast(t *testing.T) {
 	}, "min", float64(2*procs), float64(n-early))
 	c.Note(fmt.Sprintf("Of %d requests to /quote: priced in time %d, answered late %d, turned away with 503 %d (%d of them before the first Price call returned). Median time in the server of the requests not priced in time: %s.",
 		n, k.onTime, k.late, k.rejected, early, harness.Format(harness.Millis, harness.Ms(checkMedian(k.turned)))))
+
+	// The same burst with a shorter deadline: only the requests that find
+	// a free core can be priced in time, so nothing else may be admitted.
+	short := checkServer(t, cpu, checkSetup{cost: checkLongCost, budget: checkShortBudget, slow: procs, slowFor: checkLongCost / 2})
+	t1 := time.Now()
+	short.burst(t, t1, checkIDs("S", n), 0)
+	served = short.snapshot("/quote")
+	k = checkCount(n, served)
+	k.report(c, len(served))
+	doomed := 0 // admitted (not turned away on arrival), and not priced in time
+	for _, s := range served {
+		onArrival := s.finished && s.status == http.StatusServiceUnavailable && !short.b.returned(s.end)
+		priced := s.finished && s.status == http.StatusOK && s.body == checkPrice(s.id) && !s.late()
+		if !onArrival && !priced {
+			doomed++
+		}
+	}
+	c.Value(harness.Quantity{
+		What: fmt.Sprintf("requests to /quote admitted but not priced in time (turned away only after waiting, or answered late), of a burst of %d with Cost %s and a shorter deadline, %.1f costs (%s) after arrival, whose first %d Price calls take half a cost",
+			n, harness.Format(harness.Millis, harness.Ms(checkLongCost)), checkShortBudget, harness.Format(harness.Millis, checkShortBudget*harness.Ms(checkLongCost)), procs),
+		Unit: harness.Count,
+		Want: fmt.Sprintf("with %.1f costs left, a request behind the %d computations that fill the cores would end after its deadline, so only those %d are admitted and every other request hears 503 on arrival", checkShortBudget, procs, procs),
+		Cause: "The handler admitted requests that could not be priced before this shorter deadline. A fixed queue length (a number of waiting requests sized for one deadline) is not the rule: " +
+			"compare the rounds of Cost ahead of the request, plus its own, with the time left until r.Context().Deadline().",
+	}, "max", float64(procs/2), float64(doomed))
+	c.Note(fmt.Sprintf("With the shorter deadline, of %d requests to /quote: priced in time %d, answered late %d, turned away with 503 %d.", n, k.onTime, k.late, k.rejected))
 }
 
 func TestOnTime(t *testing.T) {
