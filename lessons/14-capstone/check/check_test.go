@@ -34,7 +34,7 @@ const (
 	checkLimit      = 4                      // the catalogue's limit in every check but DownstreamLimit
 	checkLimitOther = 3                      // the catalogue's limit in DownstreamLimit: not the usual one
 	checkQuotes     = 8                      // /quote requests in the load
-	checkSearches   = 4                      // /search requests in the load
+	checkSearches   = 5                      // /search requests in the load: more than the catalogue's limit
 	checkItems      = 4                      // items per search
 	checkProbeEvery = 10 * time.Millisecond  // /health probes during the load
 	checkGiveUp     = 5 * time.Second        // a request of the load stops waiting after this
@@ -466,8 +466,8 @@ func TestDownstreamLimit(t *testing.T) {
 		What: fmt.Sprintf("catalogue calls at once, at most, counted by the catalogue (Deps.Limit is %d in this check)", d.limit),
 		Unit: harness.Count,
 		Want: fmt.Sprintf("one limiter of Deps.Limit slots, shared by every search, keeps the calls at %d or fewer", d.limit),
-		Cause: fmt.Sprintf("The fan-out sends more than the catalogue accepts (%d of %d calls were answered 429): a goroutine per item with no limit, a limiter made anew for every request (four searches at once have four limiters), a limiter bigger than Deps.Limit, or a number written out instead of Deps.Limit.",
-			d.rejected.Load(), d.fetches.Load()),
+		Cause: fmt.Sprintf("The fan-out sends more than the catalogue accepts (%d of %d calls were answered 429): a goroutine per item with no limit, each search fetching its items one at a time (%d searches at once are %d calls), a limiter made anew for every request (%d searches at once have %d limiters), a limiter bigger than Deps.Limit, or a number written out instead of Deps.Limit.",
+			d.rejected.Load(), d.fetches.Load(), checkSearches, checkSearches, checkSearches, checkSearches),
 	}, "max", float64(d.limit), float64(d.seen.Peak()))
 	c.Note(l.describe())
 }
@@ -500,6 +500,21 @@ func TestCores(t *testing.T) {
 	}, "max", 0, float64(d.analysesInSlot.Load()))
 	c.Note(fmt.Sprintf("Analyze was called %d times. One unit of CPU work is %d spin iterations, calibrated to %s on one idle core. %s",
 		d.analyses.Load(), cpu.Iterations, harness.Format(harness.Millis, harness.Ms(checkUnit)), l.describe()))
+	if l.procs < 2 {
+		return
+	}
+	// Once more with GOMAXPROCS one lower, as a container's CPU limit
+	// would set it: the limiter follows GOMAXPROCS, not the CPU count or
+	// a number written out.
+	fewer := l.procs - 1
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(fewer))
+	l2 := checkMixed(t, cpu, checkLimit, checkNewSalt())
+	c.Value(harness.Quantity{
+		What:  fmt.Sprintf("with GOMAXPROCS set to %d, Analyze calls running at once, at most (%d reports at once)", fewer, len(l2.reports)),
+		Unit:  harness.Count,
+		Want:  fmt.Sprintf("the limiter is sized with runtime.GOMAXPROCS(0) when New runs, so %d compute at once", fewer),
+		Cause: "The CPU limiter does not follow GOMAXPROCS: it is sized with runtime.NumCPU() or a number written out. GOMAXPROCS is what Go runs at once; a container's CPU limit lowers it (Go 1.25+), and so can the environment.",
+	}, "max", float64(fewer), float64(l2.rig.d.analyzing.Peak()))
 }
 
 func TestQuotePool(t *testing.T) {

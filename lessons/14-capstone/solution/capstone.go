@@ -30,7 +30,7 @@ type Deps struct {
 	Analyze func(account string) string
 
 	// Fetch asks the catalogue service for one item's title. It waits for
-	// the network (about 40 ms) and returns when ctx is done. The
+	// the network (about 80 ms) and returns when ctx is done. The
 	// catalogue accepts at most Limit calls at once and answers
 	// 429 Too Many Requests, as an error, to any call beyond that.
 	Fetch func(ctx context.Context, id string) (string, error)
