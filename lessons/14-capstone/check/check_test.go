@@ -28,16 +28,17 @@ import (
 
 // The load and the dependencies' numbers, the same in every check.
 const (
-	checkUnit       = 50 * time.Millisecond  // CPU time of one report, alone on one core
-	checkQuoteDelay = 100 * time.Millisecond // one blocking call of the legacy pricing client
-	checkFetchDelay = 80 * time.Millisecond  // one catalogue call
-	checkLimit      = 4                      // the catalogue's limit in every check but DownstreamLimit
-	checkLimitOther = 3                      // the catalogue's limit in DownstreamLimit: not the usual one
-	checkQuotes     = 8                      // /quote requests in the load
-	checkSearches   = 5                      // /search requests in the load: more than the catalogue's limit
-	checkItems      = 4                      // items per search
-	checkProbeEvery = 10 * time.Millisecond  // /health probes during the load
-	checkGiveUp     = 5 * time.Second        // a request of the load stops waiting after this
+	checkUnit        = 50 * time.Millisecond  // CPU time of one report, alone on one core
+	checkQuoteDelay  = 100 * time.Millisecond // one blocking call of the legacy pricing client
+	checkFetchDelay  = 80 * time.Millisecond  // one catalogue call
+	checkRefuseDelay = 10 * time.Millisecond  // one catalogue call answered 429
+	checkLimit       = 4                      // the catalogue's limit in every check but DownstreamLimit
+	checkLimitOther  = 3                      // the catalogue's limit in DownstreamLimit: not the usual one
+	checkQuotes      = 8                      // /quote requests in the load
+	checkSearches    = 5                      // /search requests in the load: more than the catalogue's limit
+	checkItems       = 4                      // items per search
+	checkProbeEvery  = 10 * time.Millisecond  // /health probes during the load
+	checkGiveUp      = 5 * time.Second        // a request of the load stops waiting after this
 )
 
 // checkReports is how many /report requests the load sends: two rounds of
@@ -134,8 +135,19 @@ func (d *checkDeps) deps() Deps {
 			n := d.flight.Add(1)
 			defer d.flight.Add(-1)
 			if n > int64(d.limit) {
+				// A refusal still takes a round trip: the call is seen, and
+				// counted, while its 429 travels back.
 				d.rejected.Add(1)
-				d.rec.Start("Fetch " + id)("rejected")
+				end := d.rec.Start("Fetch " + id)
+				t := time.NewTimer(checkRefuseDelay)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+				case <-d.quit.Done():
+					t.Stop()
+				}
+				end("rejected")
 				return "", fmt.Errorf("catalogue: 429 Too Many Requests for %s (%d calls at once, the limit is %d)", id, n, d.limit)
 			}
 			end := d.rec.Start("Fetch " + id)
@@ -337,7 +349,7 @@ func checkP95(ds []time.Duration) time.Duration {
 
 // describe says in one sentence what the load was, for every check's note.
 func (l *checkLoad) describe() string {
-	return fmt.Sprintf("The load: %d /quote, %d /report and %d /search requests (%d items each, catalogue limit %d) at once, and /health every 10 ms until all had answered (%d probes); %d cores (GOMAXPROCS).",
+	return fmt.Sprintf("Load: %d quotes, %d reports, %d searches × %d items at once (catalogue limit %d), /health every 10 ms (%d probes); GOMAXPROCS %d.",
 		len(l.quotes), len(l.reports), len(l.searches), checkItems, l.rig.d.limit, len(l.probes), l.procs)
 }
 
