@@ -460,12 +460,12 @@ func TestErrors(t *testing.T) {
 		cause += " For example " + example + "."
 	}
 	c.Value(harness.Quantity{
-		What:  fmt.Sprintf("answers other than 200 among the %d requests of the mixed load", len(all)),
+		What:  "answers other than 200 in the mixed load",
 		Unit:  harness.Count,
 		Want:  "every request answers 200",
 		Cause: cause,
 	}, "max", 0, float64(n))
-	c.Note(l.describe())
+	c.Note(fmt.Sprintf("%d requests were sent, /health probes included. %s", len(all), l.describe()))
 }
 
 func TestDownstreamLimit(t *testing.T) {
