@@ -57,6 +57,27 @@ func TestCapstoneObjectives(t *testing.T) {
 		os.WriteFile(out, png, 0o644)
 		t.Logf("wrote %s", out)
 	}
+	// axe-core on the result, light and dark: the table's colours and
+	// structure must not break what TestAccessibility holds for the rest.
+	axeHere := func(when string) {
+		for _, theme := range []string{"light", "dark"} {
+			err := chromedp.Do(ctx,
+				chromedp.Evaluate[chromedp.Void](`document.documentElement.setAttribute('data-theme','`+theme+`')`),
+				chromedp.Sleep(150*time.Millisecond),
+				chromedp.Evaluate[chromedp.Void](axeJS))
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]violation](runAxe, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vs {
+				t.Errorf("%s (%s): %s %s: %s\n    %s", when, theme, v.Impact, v.ID, v.Help, strings.Join(v.Nodes, "\n    "))
+			}
+		}
+		chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.documentElement.setAttribute('data-theme','light')`))
+	}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(s.url+"lesson/14")); err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +110,7 @@ func TestCapstoneObjectives(t *testing.T) {
 	if len(missed) > 0 {
 		t.Errorf("objectives missing from the table: %v", missed)
 	}
+	axeHere("after the starter")
 	shot("capstone-starter.png")
 
 	os.WriteFile(file, l.Solution().Files[l.Files[0]], 0o644)
@@ -102,5 +124,6 @@ func TestCapstoneObjectives(t *testing.T) {
 			t.Errorf("solution: objective %s is not shown met: %q", r.Name, r.Text)
 		}
 	}
+	axeHere("after the solution")
 	shot("capstone-solution.png")
 }
