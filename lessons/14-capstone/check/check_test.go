@@ -41,9 +41,10 @@ const (
 	checkGiveUp      = 5 * time.Second        // a request of the load stops waiting after this
 )
 
-// checkReports is how many /report requests the load sends: two rounds of
-// reports for every core, and two more, so that a limiter of GOMAXPROCS is
-// full and the rest wait.
+// checkReports is how many /report requests the load sends: one per core
+// and one more, so that a limiter of GOMAXPROCS is full and one waits,
+// while the CPU work stays short enough not to starve the load's I/O
+// (two per core made /quote and /search wait for the scheduler).
 func checkReports(procs int) int { return procs + 1 }
 
 // checkHash is a fixed pseudo-random number for a salt and some words, so
@@ -170,8 +171,8 @@ func (d *checkDeps) deps() Deps {
 }
 
 // checkRig is a fresh app from New serving the checks' dependencies. It
-// records how long each /health request spent inside the server: the wait
-// for the loop, without the client's own costs.
+// records how long each request spent inside the server, by path: the wait
+// for the loop and the work, without the client's own costs.
 type checkRig struct {
 	d   *checkDeps
 	app *loop.App
