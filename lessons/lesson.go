@@ -43,6 +43,19 @@ const (
 	MustFail Expectation = "fail"
 )
 
+// Report says how the page sums up a lesson's result, above the list of
+// checks. It is the front matter's "report" field.
+type Report string
+
+// The reports a lesson can ask for.
+const (
+	// ReportChecks, the default, shows the list of checks alone.
+	ReportChecks Report = ""
+	// ReportObjectives adds a table with one row per check, read as a
+	// service-level objective: objective, target, measured, met.
+	ReportObjectives Report = "objectives"
+)
+
 // Variant is one complete version of the learner's files: the starter, the
 // reference solution, an alternative solution or a wrong one.
 type Variant struct {
@@ -64,6 +77,7 @@ type Lesson struct {
 	Files   []string      // files the learner edits, relative to the lesson directory
 	Timeout time.Duration // the checker's time limit for the test run
 	Race    bool          // run the checks with the race detector where it works
+	Report  Report        // how the page sums up a result: "" or ReportObjectives
 	Path    string        // "lessons/02-event-loop/lesson.md", for messages
 
 	Body     []byte            // the lesson text: markdown after the front matter
@@ -159,6 +173,7 @@ type frontMatter struct {
 	Files    []string        `yaml:"files"`
 	Timeout  string          `yaml:"timeout"`
 	Race     bool            `yaml:"race"`
+	Report   string          `yaml:"report"`
 	Variants []variantHeader `yaml:"variants"`
 	Extra    map[string]any  `yaml:",inline"`
 }
@@ -386,13 +401,16 @@ func Parse(file string, src []byte) (*Lesson, []error) {
 	}
 	l := &Lesson{
 		ID: fm.ID, Title: fm.Title, Module: fm.Module, Summary: fm.Summary, Minutes: fm.Minutes,
-		Files: fm.Files, Race: fm.Race, Path: file, Body: body, BodyLine: bodyLine,
+		Files: fm.Files, Race: fm.Race, Report: Report(fm.Report), Path: file, Body: body, BodyLine: bodyLine,
 		keyLines: keyLines(&node),
 	}
 	var errs []error
 	errs = append(errs, rawHTML(body, bodyLine, fail)...)
 	for _, k := range slices.Sorted(maps.Keys(fm.Extra)) {
-		errs = append(errs, fail(l.lineOf(k), "front matter: unknown field %q (known: id, title, module, summary, minutes, files, timeout, race, variants)", k))
+		errs = append(errs, fail(l.lineOf(k), "front matter: unknown field %q (known: id, title, module, summary, minutes, files, timeout, race, report, variants)", k))
+	}
+	if l.Report != ReportChecks && l.Report != ReportObjectives {
+		errs = append(errs, fail(l.lineOf("report"), "front matter: report %q is not known (leave it out, or write %q)", fm.Report, ReportObjectives))
 	}
 	for _, f := range []struct {
 		name  string

@@ -128,6 +128,8 @@ func TestLoadErrors(t *testing.T) {
 			`lessons/01-demo/lesson.md:6: front matter: cannot unmarshal !!str `},
 		{"unknown field", map[string]*string{"01-demo/lesson.md": md("minutes: 10\n", "minutes: 10\nauthor: me\n")},
 			`lessons/01-demo/lesson.md:7: front matter: unknown field "author"`},
+		{"unknown report", map[string]*string{"01-demo/lesson.md": md("minutes: 10\n", "minutes: 10\nreport: table\n")},
+			`lessons/01-demo/lesson.md:7: front matter: report "table" is not known (leave it out, or write "objectives")`},
 		{"bad timeout", map[string]*string{"01-demo/lesson.md": md("timeout: 20s", "timeout: soon")},
 			`lessons/01-demo/lesson.md:8: front matter: timeout "soon" is not a duration`},
 		{"id mismatch", map[string]*string{"01-demo/lesson.md": md("id: 01-demo", "id: 01-other")},
@@ -218,5 +220,23 @@ func TestRawHTMLInCodeIsFine(t *testing.T) {
 	md := strings.Replace(goodMD, "Text.\n", "Text.\n\n```html\n<details>\n```\n\nThe `<details>` tag, inline.\n", 1)
 	if _, err := Load(course(map[string]*string{"01-demo/lesson.md": &md}), "lessons"); err != nil {
 		t.Fatalf("HTML inside a code block or inline code was refused: %v", err)
+	}
+}
+
+// TestReportField reads the front matter's report: left out, it is the
+// plain list of checks; "objectives" asks the page for the objectives table.
+func TestReportField(t *testing.T) {
+	for _, tc := range []struct {
+		edit string
+		want Report
+	}{{"", ReportChecks}, {"report: objectives\n", ReportObjectives}} {
+		src := strings.Replace(goodMD, "minutes: 10\n", "minutes: 10\n"+tc.edit, 1)
+		l, errs := Parse("lessons/01-demo/lesson.md", []byte(src))
+		if len(errs) > 0 || l == nil {
+			t.Fatalf("report %q: %v", tc.edit, errs)
+		}
+		if l.Report != tc.want {
+			t.Errorf("front matter %q: Report = %q, want %q", tc.edit, l.Report, tc.want)
+		}
 	}
 }

@@ -175,6 +175,10 @@ func testCourse(t testing.TB) *lessons.Course {
 		"harness/harness.go": {Data: []byte("package harness\n")},
 	}
 	for i, l := range testLessons {
+		report := "" // 03 asks for the objectives table (the capstone's report)
+		if l.id == "03-cpu" {
+			report = "report: objectives\n"
+		}
 		md := fmt.Sprintf(`---
 id: %s
 title: %s
@@ -183,7 +187,7 @@ summary: Lesson %d in one sentence <for the map>.
 minutes: %d
 files: [ping.go]
 timeout: 20s
-variants:
+%svariants:
   - dir: starter
     expect: fail
     failing: [Concurrent]
@@ -217,7 +221,7 @@ Ten requests that each sleep 100 ms take 1 s on one loop.
 ## Your task
 
 Edit `+"`%s/ping.go`"+`. <script>alert(1)</script>
-`, l.id, l.title, l.module, i+1, 10+5*i, l.title, l.id)
+`, l.id, l.title, l.module, i+1, 10+5*i, report, l.title, l.id)
 		fsys[l.id+"/lesson.md"] = &fstest.MapFile{Data: []byte(md)}
 		fsys[l.id+"/hints.md"] = &fstest.MapFile{Data: []byte("## Where does it wait?\n\nLook at `time.Sleep`.\n\n## Give the loop away\n\nUse `c.Sleep`.\n\n## Nearly the answer\n\n```go\nc.Sleep(100 * time.Millisecond)\n```\n")}
 		fsys[l.id+"/check/check_test.go"] = &fstest.MapFile{Data: []byte(lessons.CheckTag + "\n\npackage ping\n")}

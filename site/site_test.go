@@ -676,3 +676,40 @@ func TestPassedEarlier(t *testing.T) {
 		t.Errorf("the page says \"not checked yet\" for a lesson passed earlier")
 	}
 }
+
+// TestObjectivesTable: a lesson whose front matter says "report: objectives"
+// shows one row per check above the list (objective, target, measured,
+// met), with the failing measure shown for a failed check; a lesson without
+// it shows no table.
+func TestObjectivesTable(t *testing.T) {
+	f := newFake(t.TempDir())
+	r := failingResult()
+	r.Lesson = "03-cpu"
+	r.Checks = append(r.Checks,
+		checker.Check{Name: "Cores", Title: "Cores: at most GOMAXPROCS at once", Message: "3 at once.",
+			Measures: []checker.Measure{
+				{What: "calls at once, at most", Unit: "count", Value: 2, Bound: 2, Rule: "max", Passed: true},
+				{What: "calls in a pool slot", Unit: "count", Value: 3, Bound: 0, Rule: "max"},
+			}},
+		checker.Check{Name: "Answers", Title: "Answers are right", Message: "/quote answered 500."})
+	f.Set("03-cpu", LessonState{Status: InProgress, Result: r})
+	f.Set("02-event-loop", LessonState{Status: InProgress, Result: failingResult()})
+	s := newTestServer(t, f, nil)
+	body := request(s, "GET", "/lesson/03-cpu", nil, nil).Body.String()
+	contains(t, "objectives table", body,
+		`<table class="objectives">`,
+		`<th scope="col">Objective</th><th scope="col" class="num">Target</th><th scope="col" class="num">Measured</th><th scope="col">Met</th>`,
+		`<tr data-met="false"><td><code>Concurrent</code><span class="samples">total time</span></td><td class="num">at most 350 ms</td><td class="num measured">1021 ms</td><td class="met">✗ not met</td></tr>`,
+		`<tr data-met="true"><td><code>Health</code><span class="samples">health latency</span></td><td class="num">at most 50 ms</td><td class="num measured">3.2 ms</td><td class="met">✓ met</td></tr>`,
+		// the failing measure is the one shown, not the first
+		`<tr data-met="false"><td><code>Cores</code><span class="samples">calls in a pool slot</span></td><td class="num">at most 0</td><td class="num measured">3</td>`,
+		// a check that failed without a measure still has its row
+		`<tr data-met="false"><td><code>Answers</code></td><td class="num">–</td><td class="num measured">–</td><td class="met">✗ not met</td></tr>`,
+	)
+	if strings.Index(body, `class="objectives"`) > strings.Index(body, `class="check-list`) {
+		t.Error("the objectives table should come before the list of checks")
+	}
+	if other := request(s, "GET", "/lesson/02-event-loop", nil, nil).Body.String(); strings.Contains(other, `class="objectives"`) {
+		t.Error("a lesson without report: objectives shows the objectives table")
+	}
+}

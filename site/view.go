@@ -18,6 +18,7 @@ import (
 
 	"github.com/gotutor/tutor/checker"
 	"github.com/gotutor/tutor/internal/lab"
+	"github.com/gotutor/tutor/lessons"
 	"github.com/gotutor/tutor/site/render"
 )
 
@@ -278,11 +279,15 @@ type resultView struct {
 	R        *checker.Result
 	Checks   []checkView
 	Failed   int
-	Sources  []sourceView // compile errors, the panic's location
-	Timeline template.HTML
-	Elapsed  string
-	Output   string
-	Lines    int // lines of output
+	// Objectives is the table of a lesson whose front matter asks for
+	// "report: objectives": one row per check, read as a service-level
+	// objective. Empty for other lessons.
+	Objectives []objectiveView
+	Sources    []sourceView // compile errors, the panic's location
+	Timeline   template.HTML
+	Elapsed    string
+	Output     string
+	Lines      int // lines of output
 	// Next is the lesson after this one, shown in the verdict once it
 	// passes, so the next step is in view where the learner is looking.
 	Next *summary
@@ -296,6 +301,38 @@ type checkView struct {
 	// Timeline is this check's own chart, folded away under the check;
 	// empty for the check whose chart the panel shows below the list.
 	Timeline template.HTML
+}
+
+// objectiveView is one row of the objectives table: a check as an
+// objective, its target and what was measured, from the check's first
+// failing measure (or its first measure when none failed).
+type objectiveView struct {
+	Name     string // the check's name, e.g. "QuoteLatency"
+	What     string // what the shown measure measures
+	Target   string // "at most 400 ms", or "–" for a check without measures
+	Measured string
+	Met      bool
+}
+
+// objectivesOf turns checks into the rows of the objectives table. A check
+// is met when it passed, whatever its shown measure says: a check can fail
+// on a wrong answer while its time was fine.
+func objectivesOf(checks []checker.Check) []objectiveView {
+	var out []objectiveView
+	for _, c := range checks {
+		o := objectiveView{Name: c.Name, Target: "–", Measured: "–", Met: c.Passed && !c.Skipped && c.Status != checker.NotRun}
+		if len(c.Measures) > 0 {
+			i := max(0, slices.IndexFunc(c.Measures, func(m checker.Measure) bool { return !m.Passed }))
+			m := c.Measures[i]
+			unit := m.Unit
+			if unit == "count" { // a count reads as a plain number: "at most 3"
+				unit = ""
+			}
+			o.What, o.Target, o.Measured = m.What, measureOf(m).Rule+" "+number(m.Bound, unit), number(m.Value, unit)
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 type measureView struct {
@@ -344,6 +381,9 @@ func (s *Server) resultView(p *lessonPage, st LessonState, workspace string) *re
 		return v
 	}
 	v.Checks, v.Failed = checkViews(r.Checks)
+	if p.L.Report == lessons.ReportObjectives {
+		v.Objectives = objectivesOf(r.Checks)
+	}
 	switch r.Verdict {
 	case checker.Pass:
 		v.Headline = "Passed"
@@ -405,6 +445,9 @@ func progressView(p *lessonPage, st LessonState) *resultView {
 	v := &resultView{Lesson: p.L.ID, Verdict: verdictOf(st), Checking: true, Fresh: true, Headline: "Checking…",
 		R: &checker.Result{Checks: done}}
 	v.Checks, v.Failed = checkViews(done)
+	if p.L.Report == lessons.ReportObjectives {
+		v.Objectives = objectivesOf(done)
+	}
 	n := fmt.Sprintf("%d checks done", len(done))
 	if len(done) == 1 {
 		n = "1 check done"

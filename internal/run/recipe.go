@@ -115,6 +115,42 @@ var recipes = map[string]Recipe{
 		Route:  "/",
 		Routes: []string{"/"},
 	},
+	"14-capstone": {
+		Imports: []string{"context", "fmt", "sync/atomic", "time"},
+		Body: `// The checks' dependencies in small: a blocking quote of 100 ms, a
+	// report of about 50 ms of CPU, and a catalogue of 80 ms a call that
+	// answers 429 to more than 4 calls at once.
+	var catalogue atomic.Int64
+	return lesson.New(lesson.Deps{
+		Quote: func(symbol string) string {
+			time.Sleep(100 * time.Millisecond)
+			return symbol + " 101.25"
+		},
+		Analyze: func(account string) string {
+			end := time.Now().Add(50 * time.Millisecond)
+			n := 0
+			for time.Now().Before(end) {
+				n++
+			}
+			return fmt.Sprintf("%s risk %d", account, len(account)*37+n*0)
+		},
+		Fetch: func(ctx context.Context, id string) (string, error) {
+			defer catalogue.Add(-1)
+			if n := catalogue.Add(1); n > 4 {
+				return "", fmt.Errorf("catalogue: 429 Too Many Requests for %s (%d calls at once, the limit is 4)", id, n)
+			}
+			select {
+			case <-time.After(80 * time.Millisecond):
+				return "title-" + id, nil
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		},
+		Limit: 4,
+	})`,
+		Route:  "/search?ids=a,b,c,d,e,f",
+		Routes: []string{"/health", "/quote?symbol=ACME", "/report?account=acct-1", "/search?ids=a,b,c,d,e,f"},
+	},
 }
 
 // For returns the recipe of a lesson, or an error of one line saying the
