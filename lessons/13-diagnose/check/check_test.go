@@ -377,10 +377,14 @@ func TestMeasures(t *testing.T) {
 		Want:  fmt.Sprintf("Diagnose sends a burst of at least %d /work requests at once to every service it is asked about: 4 per core (GOMAXPROCS is %d) and more than any pool", checkBurst(), runtime.GOMAXPROCS(0)),
 		Cause: "Diagnose sends too few requests at once, one at a time, or none, or answers without measuring this service (an answer remembered from another). " + strings.Join(notes, "; ") + ".",
 	}, "min", float64(checkBurst()), float64(fewest.peak))
+	var failed []string
 	for i, a := range answers {
 		if !a.returned || a.err != nil {
-			c.Fail(a.describe(i))
+			failed = append(failed, a.describe(i))
 		}
+	}
+	if len(failed) > 0 {
+		c.Fail(strings.Join(failed, " "))
 	}
 	first := true
 	c.AtMost(harness.Quantity{
