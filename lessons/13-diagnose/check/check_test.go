@@ -348,6 +348,17 @@ func TestPoolSize(t *testing.T) {
 	})
 }
 
+func TestMixed(t *testing.T) {
+	c := harness.Begin(t, "Four services, one of each kind, in random order, are each named right, a pool with its exact size")
+	k, _ := checkSizes()
+	checkDiagnose(t, c, "Services (one Loop, one Lock, one Cores, one Pool)", true, checkShuffled(
+		checkNewService(t, Loop, 0, nil),
+		checkNewService(t, Lock, 0, nil),
+		checkNewService(t, Cores, 0, checkNewCPU()),
+		checkNewService(t, Pool, k, nil),
+	))
+}
+
 func TestMeasures(t *testing.T) {
 	c := harness.Begin(t, fmt.Sprintf("Diagnose measures every service itself: at least %d /work requests at once, and an answer before its deadline", checkBurst()))
 	// Services that keep every request of a burst inside them until the
