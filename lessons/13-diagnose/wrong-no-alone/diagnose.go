@@ -47,52 +47,31 @@ type Diagnosis struct {
 // service has two routes: GET base+"/work", the slow one, and GET
 // base+"/health", which does nothing. Diagnose must return before ctx's
 // deadline.
-//
-// It times /work alone (t1), then sends a burst of /work requests and
-// reads the shape of their completions against t1: nothing back for 2 t1
-// is the cores; a first wave of k is a pool of k; one at a time is a lock
-// or the loop, and the loop also stalls /health.
 func Diagnose(ctx context.Context, base string) (Diagnosis, error) {
-	// No time wasted alone: the burst's first answer says how long /work takes.
-	t1 := 500 * time.Millisecond // until the first answer
-
-	// More requests than cores (4 per core), and more than any pool here.
 	n := max(4*runtime.GOMAXPROCS(0), 12)
-	burstCtx, stop := context.WithTimeout(ctx, 5*t1/2) // enough to see every shape
-	defer stop()
 	stalled := make(chan bool, 1)
-	go func() { // ends within 2 t1: the probe has a deadline of its own
-		select {
-		case <-time.After(t1 / 2): // the burst is under way
-		case <-ctx.Done():
-			stalled <- false
-			return
-		}
-		probe, cancel := context.WithTimeout(ctx, 3*t1/2)
+	go func() { // ends within 400 ms: the probe has a deadline of its own
+		time.Sleep(100 * time.Millisecond) // the burst is under way
+		probe, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
 		_, err := Time(probe, base+"/health")
 		stalled <- err != nil
 	}()
-	shots := Burst(burstCtx, base+"/work", n)
+	// No time wasted alone: the burst's first answer says how long /work takes.
+	shots := Burst(ctx, base+"/work", n)
 	healthStalled := <-stalled
-	if ctx.Err() != nil {
-		return Diagnosis{}, fmt.Errorf("burst of %d: %w", n, ctx.Err())
-	}
-
 	var done []time.Duration
 	for _, s := range shots {
 		if s.OK() {
 			done = append(done, s.End)
 		}
 	}
+	if len(done) == 0 {
+		return Diagnosis{}, fmt.Errorf("burst of %d: no answer", n)
+	}
 	slices.Sort(done)
-	if len(done) > 0 {
-		t1 = done[0]
-	}
-	if len(done) == 0 || done[0] > 2*t1 {
-		return Diagnosis{Bottleneck: Cores}, nil // all of them share the cores: none finishes early
-	}
-	first := 0 // the first wave: those that finished with the first one
+	t1 := done[0]
+	first := 0
 	for _, end := range done {
 		if end <= done[0]+t1/2 {
 			first++
