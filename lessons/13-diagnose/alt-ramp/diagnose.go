@@ -50,8 +50,9 @@ type Diagnosis struct {
 // It asks a different question from the wave count: what is the largest
 // burst the service answers in one round? A big burst that answers nobody
 // within 2 t1 is the cores; otherwise a binary search finds the largest
-// burst whose every request comes back within 1.5 t1: 1 for a lock or the
-// loop (told apart by /health), k for a pool of k.
+// burst served in one round (every request's time within t1/2 of the
+// others'): 1 for a lock or the loop (told apart by /health), k for a pool
+// of k.
 func Diagnose(ctx context.Context, base string) (Diagnosis, error) {
 	var t1 time.Duration // the fastest of three: /work alone
 	for range 3 {
@@ -95,7 +96,7 @@ func Diagnose(ctx context.Context, base string) (Diagnosis, error) {
 			return Diagnosis{}, err
 		}
 		mid := (lo + hi) / 2
-		if answered(ctx, base, mid, t1*3/2) == mid {
+		if oneRound(ctx, base, mid, t1) {
 			lo = mid
 		} else {
 			hi = mid
@@ -123,6 +124,27 @@ func answered(ctx context.Context, base string, m int, window time.Duration) int
 		}
 	}
 	return count
+}
+
+// oneRound sends a burst of m /work requests and reports whether all of
+// them were served in one round: every one answered, and their times
+// (each from its own send, so a request sent late is not counted late)
+// within t1/2 of each other. A second round takes about t1 more; 2.5 t1
+// is long enough to see it.
+func oneRound(ctx context.Context, base string, m int, t1 time.Duration) bool {
+	burst, stop := context.WithTimeout(ctx, 5*t1/2)
+	defer stop()
+	var fastest, slowest time.Duration
+	for i, s := range Burst(burst, base+"/work", m) {
+		if !s.OK() {
+			return false
+		}
+		if i == 0 || s.Took() < fastest {
+			fastest = s.Took()
+		}
+		slowest = max(slowest, s.Took())
+	}
+	return slowest-fastest <= t1/2
 }
 
 // settle waits one t1, so that work left from the last burst (a handler
