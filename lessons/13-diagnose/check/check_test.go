@@ -310,14 +310,36 @@ func checkShuffled(svcs ...*checkService) []*checkService {
 	return svcs
 }
 
-// checkSizes returns two different pool sizes.
+// checkSize returns a pool size, any of checkPoolMin…checkPoolMax.
+func checkSize() int { return checkPoolMin + rand.N(checkPoolMax-checkPoolMin+1) }
+
+// checkSizes returns two different pool sizes for PoolSize. Where it can,
+// it picks sizes that a pool's size worked out from the burst's total time
+// (n requests in ⌈n/k⌉ waves, so n divided by the waves) gets wrong for a
+// burst of checkBurst(), rounded up or down: only counting the first wave
+// names them. For a burst of 12 these are 5, 7 and 8 (12 in 3 waves looks
+// like 4; 12 in 2 waves like 6).
 func checkSizes() (int, int) {
-	a := checkPoolMin + rand.N(checkPoolMax-checkPoolMin+1)
-	b := checkPoolMin + rand.N(checkPoolMax-checkPoolMin)
-	if b >= a {
-		b++
+	var proof []int
+	n := checkBurst()
+	for k := checkPoolMin; k <= checkPoolMax; k++ {
+		waves := (n + k - 1) / k
+		if n/waves != k && (n+waves-1)/waves != k {
+			proof = append(proof, k)
+		}
 	}
-	return a, b
+	if len(proof) < 2 {
+		proof = proof[:0]
+		for k := checkPoolMin; k <= checkPoolMax; k++ {
+			proof = append(proof, k)
+		}
+	}
+	i := rand.N(len(proof))
+	j := rand.N(len(proof) - 1)
+	if j >= i {
+		j++
+	}
+	return proof[i], proof[j]
 }
 
 func checkNewCPU() *checkCPU { return &checkCPU{ms: harness.CalibrateCPU(time.Millisecond)} }
@@ -332,7 +354,7 @@ func TestLoopOrLock(t *testing.T) {
 
 func TestCoresOrPool(t *testing.T) {
 	c := harness.Begin(t, "A service limited by the CPU cores and one limited by a pool, in random order, are each named right")
-	k, _ := checkSizes()
+	k := checkSize()
 	checkDiagnose(t, c, "Services (one Cores, one Pool)", false, checkShuffled(
 		checkNewService(t, Cores, 0, checkNewCPU()),
 		checkNewService(t, Pool, k, nil),
@@ -350,7 +372,7 @@ func TestPoolSize(t *testing.T) {
 
 func TestMixed(t *testing.T) {
 	c := harness.Begin(t, "Four services, one of each kind, in random order, are each named right, a pool with its exact size")
-	k, _ := checkSizes()
+	k := checkSize()
 	checkDiagnose(t, c, "Services (one Loop, one Lock, one Cores, one Pool)", true, checkShuffled(
 		checkNewService(t, Loop, 0, nil),
 		checkNewService(t, Lock, 0, nil),
