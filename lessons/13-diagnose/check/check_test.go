@@ -26,8 +26,8 @@ import (
 )
 
 const (
-	checkUnitMin = 50 * time.Millisecond // one /work alone sleeps checkUnitMin…checkUnitMax
-	checkUnitMax = 80 * time.Millisecond
+	checkUnitMin = 100 * time.Millisecond // one /work alone sleeps checkUnitMin…checkUnitMax
+	checkUnitMax = 160 * time.Millisecond
 	// A cores service's /work burns checkCPUMin…checkCPUMax of CPU: less
 	// than the others sleep, because on a busy machine its time alone
 	// grows with the load (the service shares the cores with everyone).
@@ -36,7 +36,7 @@ const (
 	checkPoolMin = 3 // a pool serves checkPoolMin…checkPoolMax requests at once
 	checkPoolMax = 8
 
-	checkBudget = 5 * time.Second // the deadline of Diagnose's ctx, for one service
+	checkBudget = 8 * time.Second // the deadline of Diagnose's ctx, for one service
 	checkGrace  = 2 * time.Second // how long after the deadline the check still waits for Diagnose
 )
 
