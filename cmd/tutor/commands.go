@@ -431,9 +431,7 @@ func verifyCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 				return err
 			}
 			stop, err := app.StartLoad(ctx, *load, func(ctx context.Context) *exec.Cmd {
-				cmd := exec.CommandContext(ctx, self)
-				cmd.Env = append(os.Environ(), burnEnv+"=1")
-				return cmd
+				return burnerCmd(ctx, self)
 			})
 			if err != nil {
 				return err

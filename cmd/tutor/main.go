@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
@@ -42,4 +43,14 @@ func burn() {
 		cancel()
 	}()
 	app.Burn(ctx)
+}
+
+// burnerCmd is a load process of `tutor verify --load`: the tutor binary at
+// path, told to burn, in a session of its own where the platform has them
+// (see burnerAttr).
+func burnerCmd(ctx context.Context, path string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = append(os.Environ(), burnEnv+"=1")
+	cmd.SysProcAttr = burnerAttr()
+	return cmd
 }
