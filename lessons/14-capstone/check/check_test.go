@@ -97,11 +97,12 @@ type checkDeps struct {
 	rejected                  atomic.Int64  // Fetch calls answered 429
 	fetched                   atomic.Int64  // Fetch calls answered with a title
 
-	// hold, when above 0, makes every Analyze call wait before it computes
-	// until hold calls are in Analyze at once, or until every report of
-	// the load has reached the server and checkHoldGrace has passed since
-	// the last one (checkHoldMax at most). A limiter with room for hold
-	// computations then shows it every time, whatever order the scheduler
+	// hold, when above 0, is the number of reports the load sends, and
+	// makes every Analyze call wait before it computes until all of them
+	// are in Analyze at once, or until every one has reached the server and
+	// checkHoldGrace has passed since the last (checkHoldMax at most). The
+	// load sends one report more than GOMAXPROCS, so a limiter with room
+	// for one computation too many then shows it every time, whatever order the scheduler
 	// runs the reports in; a limiter of the right size waits out the grace
 	// once. Set only for Cores' run with GOMAXPROCS lowered: with one P and
 	// no wait, the second report sometimes reached Analyze only after the
@@ -109,14 +110,13 @@ type checkDeps struct {
 	// (1 run in about 45).
 	hold    int
 	reports func() (n int, last time.Time) // /report requests that reached the server, and when the last did
-	want    int                            // /report requests the load sends
 }
 
 // waitForCompany is the wait described at checkDeps.hold.
 func (d *checkDeps) waitForCompany() {
 	entered := time.Now()
 	for d.analyzing.Now() < d.hold && !d.quit.Closed() && time.Since(entered) < checkHoldMax {
-		if n, last := d.reports(); n >= d.want && time.Since(last) >= checkHoldGrace {
+		if n, last := d.reports(); n >= d.hold && time.Since(last) >= checkHoldGrace {
 			return
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -564,7 +564,7 @@ func TestCores(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(fewer))
 	rig := checkServer(t, cpu, checkLimit, checkNewSalt())
 	symbols, accounts, ids := checkInputs("", fewer)
-	rig.d.hold, rig.d.want = fewer+1, len(accounts)
+	rig.d.hold = len(accounts)
 	l2 := rig.run(t, symbols, accounts, ids)
 	c.Value(harness.Quantity{
 		What:  fmt.Sprintf("with GOMAXPROCS set to %d, Analyze calls running at once, at most (%d reports at once)", fewer, len(l2.reports)),
