@@ -59,6 +59,10 @@ const runGrace = 3 * time.Second
 // buildLimit bounds the compile phase, which is slow only on a cold cache.
 const buildLimit = 5 * time.Minute
 
+// UnixOnly is the one-line answer to a [Job] that needs Unix on a system
+// without it.
+const UnixOnly = "This lesson's checks need Linux or macOS: they stop a job and every process it started as one process group, which Windows does not have. The other lessons work here."
+
 // Job describes one run of hidden checks.
 type Job struct {
 	Lesson string // copied into the Result
@@ -81,6 +85,9 @@ type Job struct {
 	Timeout time.Duration
 	// Race asks for the race detector; it is used only where it works.
 	Race bool
+	// Unix says the checks need a Unix system; elsewhere the run ends with
+	// verdict Error and [UnixOnly] as its summary, before anything is built.
+	Unix bool
 	// Env is added to the environment of the test run.
 	Env []string
 	// BuildOnly compiles everything the run needs without running a check,
@@ -105,6 +112,7 @@ type Progress struct {
 type Runner struct {
 	goBin   string
 	scratch string
+	unix    bool // the system has process groups ([ProcessGroups]); tests may clear it
 
 	raceOnce sync.Once
 	raceOK   bool
@@ -125,7 +133,7 @@ func NewRunner(goBin, scratch string) (*Runner, error) {
 		return nil, fmt.Errorf("create scratch directory: %w", err)
 	}
 	removeStale(scratch)
-	return &Runner{goBin: p, scratch: scratch}, nil
+	return &Runner{goBin: p, scratch: scratch, unix: ProcessGroups}, nil
 }
 
 // Go returns the path of the go command the runner uses.
@@ -162,6 +170,9 @@ func errorResult(format string, args ...any) *Result {
 func (r *Runner) run(ctx context.Context, job Job) *Result {
 	if job.Timeout <= 0 {
 		job.Timeout = 20 * time.Second
+	}
+	if job.Unix && !r.unix {
+		return errorResult("%s", UnixOnly)
 	}
 	rd, err := newRunDir(r.scratch, "run-")
 	if err != nil {

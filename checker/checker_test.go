@@ -138,6 +138,33 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
+// TestUnixOnly checks that a job needing Unix gets its one-line answer,
+// before anything is built, on a system without process groups, and runs
+// normally where they exist.
+func TestUnixOnly(t *testing.T) {
+	r := newRunner(t)
+	job := fixture(t, "package lesson\n\nfunc Work() int { return 42 }\n")
+	job.Unix = true
+	r.unix = false // as on Windows
+	res, err := r.Run(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != Error || res.Summary != UnixOnly || res.Phases["build"] != 0 {
+		t.Errorf("without process groups: verdict %s, summary %q, phases %v; want error %q before any build", res.Verdict, res.Summary, res.Phases, UnixOnly)
+	}
+	if strings.Contains(UnixOnly, "\n") {
+		t.Errorf("UnixOnly is not one line: %q", UnixOnly)
+	}
+	if testing.Short() || !ProcessGroups {
+		return
+	}
+	r.unix = true
+	if res, err := r.Run(context.Background(), job); err != nil || res.Verdict != Pass {
+		t.Errorf("with process groups: %v, %+v; want pass", err, res)
+	}
+}
+
 // TestTimeoutKillsGroup checks that a timeout ends everything the learner's
 // code started, and that it comes within the limit plus the grace period.
 func TestTimeoutKillsGroup(t *testing.T) {

@@ -7,6 +7,10 @@ import (
 	"syscall"
 )
 
+// ProcessGroups says this system has process groups and Unix signals, which
+// the checks of some lessons need (a [Job] with Unix set).
+const ProcessGroups = false
+
 // childSetup has nothing to add where process groups are not available.
 func childSetup() (*syscall.SysProcAttr, []*os.File, func()) { return nil, nil, func() {} }
 

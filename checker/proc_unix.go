@@ -8,6 +8,10 @@ import (
 	"syscall"
 )
 
+// ProcessGroups says this system has process groups and Unix signals, which
+// the checks of some lessons need (a [Job] with Unix set).
+const ProcessGroups = true
+
 // killGroup kills every process in the process group led by pid.
 func killGroup(pid int) {
 	if pid > 0 {

@@ -77,6 +77,7 @@ type Lesson struct {
 	Files   []string      // files the learner edits, relative to the lesson directory
 	Timeout time.Duration // the checker's time limit for the test run
 	Race    bool          // run the checks with the race detector where it works
+	Unix    bool          // the checks need a Unix system (process groups, signals)
 	Report  Report        // how the page sums up a result: "" or ReportObjectives
 	Path    string        // "lessons/02-event-loop/lesson.md", for messages
 
@@ -173,6 +174,7 @@ type frontMatter struct {
 	Files    []string        `yaml:"files"`
 	Timeout  string          `yaml:"timeout"`
 	Race     bool            `yaml:"race"`
+	Unix     bool            `yaml:"unix"`
 	Report   string          `yaml:"report"`
 	Variants []variantHeader `yaml:"variants"`
 	Extra    map[string]any  `yaml:",inline"`
@@ -401,13 +403,13 @@ func Parse(file string, src []byte) (*Lesson, []error) {
 	}
 	l := &Lesson{
 		ID: fm.ID, Title: fm.Title, Module: fm.Module, Summary: fm.Summary, Minutes: fm.Minutes,
-		Files: fm.Files, Race: fm.Race, Report: Report(fm.Report), Path: file, Body: body, BodyLine: bodyLine,
+		Files: fm.Files, Race: fm.Race, Unix: fm.Unix, Report: Report(fm.Report), Path: file, Body: body, BodyLine: bodyLine,
 		keyLines: keyLines(&node),
 	}
 	var errs []error
 	errs = append(errs, rawHTML(body, bodyLine, fail)...)
 	for _, k := range slices.Sorted(maps.Keys(fm.Extra)) {
-		errs = append(errs, fail(l.lineOf(k), "front matter: unknown field %q (known: id, title, module, summary, minutes, files, timeout, race, report, variants)", k))
+		errs = append(errs, fail(l.lineOf(k), "front matter: unknown field %q (known: id, title, module, summary, minutes, files, timeout, race, unix, report, variants)", k))
 	}
 	if l.Report != ReportChecks && l.Report != ReportObjectives {
 		errs = append(errs, fail(l.lineOf("report"), "front matter: report %q is not known (leave it out, or write %q)", fm.Report, ReportObjectives))

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -420,6 +421,13 @@ func verifyCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 		if len(ls) == 0 {
 			ls = c.Lessons
 		}
+		ls = slices.DeleteFunc(slices.Clone(ls), func(l *lessons.Lesson) bool {
+			if l.Unix && !checker.ProcessGroups {
+				fmt.Fprintf(e.stdout, "Skipping %s: its checks need Linux or macOS.\n", l.ID)
+				return true
+			}
+			return false
+		})
 		ws := &workspace.Workspace{}
 		a, err := app.New(c, ws, e.getenv("TUTOR_GO"))
 		if err != nil {

@@ -60,6 +60,7 @@ func (a *App) Job(root string, l *lessons.Lesson, replace map[string][]byte) che
 		Replace: replace,
 		Timeout: l.Timeout,
 		Race:    l.Race,
+		Unix:    l.Unix,
 	}
 }
 

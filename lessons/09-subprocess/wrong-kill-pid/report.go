@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package report serves GET /report: it runs a report generator, a
 // CPU-heavy program, as a child process and answers what the program
 // prints. Some reports never finish in time. Lesson 09 asks you to put a
