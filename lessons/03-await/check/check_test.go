@@ -273,23 +273,39 @@ func checkRunOverlap() checkAwaitRun {
 }
 
 // checkRunSleep: every handler takes the loop and calls Sleep(checkWait).
+// Once they have all returned, checkRepeats more handlers do the same on
+// the same loop, and their Sleeps count as short too: a Sleep that
+// remembers a wait already done (in the Loop or a package-level variable)
+// and skips it returns early there.
 func checkRunSleep() checkAwaitRun {
 	l := NewLoop()
 	s := checkNewSpanner(time.Now())
 	var short atomic.Int64
+	sleep := func(t *Task) {
+		start := time.Now()
+		t.Sleep(checkWait)
+		if time.Since(start) < checkWait {
+			short.Add(1)
+		}
+	}
 	o := checkRunHandlers(checkHandlers, func(i int) {
 		t := l.Acquire()
-		s.during(fmt.Sprintf("sleep %d", i+1), func() {
-			start := time.Now()
-			t.Sleep(checkWait)
-			if time.Since(start) < checkWait {
-				short.Add(1)
-			}
-		})
+		s.during(fmt.Sprintf("sleep %d", i+1), func() { sleep(t) })
 		t.Release()
 	})
+	if o.stuck == 0 && o.panics == 0 {
+		checkRunHandlers(checkRepeats, func(int) {
+			t := l.Acquire()
+			sleep(t)
+			t.Release()
+		})
+	}
 	return checkAwaitRun{checkOutcome: o, peak: s.gauge.Peak(), early: int(short.Load()), spans: s.rec.Spans()}
 }
+
+// checkRepeats is how many handlers sleep again on the same loop after a
+// round of Sleeps.
+const checkRepeats = 2
 
 // checkJudgeAwaits judges a run of checkRunOverlap or checkRunSleep; kind names the call.
 func checkJudgeAwaits(c *harness.Check, kind string, first checkAwaitRun, again func() checkAwaitRun) {
@@ -322,7 +338,8 @@ func checkJudgeAwaits(c *harness.Check, kind string, first checkAwaitRun, again 
 	}, "min", checkHandlers/2, float64(run.peak))
 	what, cause := "Await calls that returned before their function had finished", "Await must run fn and wait for it (fn is the thing being waited for), not start it and return."
 	if kind == "Sleep" {
-		what, cause = fmt.Sprintf("Sleep calls that returned in less than %d ms", checkWait.Milliseconds()), "Sleep must wait the whole duration, with the loop free."
+		what = fmt.Sprintf("Sleep calls that returned in less than %d ms (%d, then %d more on the same loop)", checkWait.Milliseconds(), checkHandlers, checkRepeats)
+		cause = "Sleep must wait the whole duration, with the loop free, every time: also for a duration the loop has slept before."
 	}
 	c.Value(harness.Quantity{What: what, Unit: harness.Count, Want: "correct code has none", Cause: cause}, "max", 0, float64(run.early))
 }
