@@ -107,12 +107,17 @@ func (c *capture) classify(line []byte) {
 		if i := bytes.Index(line, []byte(m)); i >= 0 {
 			c.out.write(line[:i])
 			c.dumping = true
+			// A timeout's dump lists every goroutine; where the learner's
+			// were waiting can be anywhere in it, so keep it whole up to
+			// dumpCap rather than the output's head and tail.
+			c.dump.headMax, c.dump.tailMax = dumpCap, -1
 			c.dump.write(line[i:])
 			return
 		}
 	}
 	if c.racing == 0 && bytes.HasPrefix(line, []byte("WARNING: DATA RACE")) {
 		c.racing = 1
+		c.race.headMax, c.race.tailMax = raceCap, -1 // the report's frames, in order
 	}
 	if c.racing == 1 {
 		if bytes.HasPrefix(line, []byte("==================")) {

@@ -206,27 +206,38 @@ func (ex *locator) panicInfo(raw string) *Panic {
 var goroutineRE = regexp.MustCompile(`(?m)^goroutine \d+ \[([^\],]+)[^\]]*\]:$`)
 
 // blocked summarises, from a timeout's goroutine dump, where the learner's
-// goroutines were waiting: "ping.go:14 (sync.Mutex.Lock) ×3".
+// goroutines were waiting: "ping.go:14 (sync.Mutex.Lock) ×3". Places where
+// the learner's own code waits (a channel send, a Lock, a Wait: only the
+// standard library between the wait and the learner's line) come first;
+// then places waiting inside other code the learner called (the lesson's
+// server package, a dependency the check passed in), which are more often
+// the symptom than the cause.
 func (ex *locator) blocked(raw string) []string {
 	idx := goroutineRE.FindAllStringSubmatchIndex(raw, -1)
 	counts := map[string]int{}
-	var order []string
+	var direct, indirect []string
 	for k, m := range idx {
 		end := len(raw)
 		if k+1 < len(idx) {
 			end = idx[k+1][0]
 		}
 		state := raw[m[2]:m[3]]
-		fr := ex.learnerFrames(raw[m[1]:end])
+		stack := raw[m[1]:end]
+		fr := ex.learnerFrames(stack)
 		if len(fr) == 0 {
 			continue
 		}
 		key := fmt.Sprintf("%s (%s)", fr[0], state)
 		if counts[key] == 0 {
-			order = append(order, key)
+			if ex.waitsInLearnerCode(stack) {
+				direct = append(direct, key)
+			} else {
+				indirect = append(indirect, key)
+			}
 		}
 		counts[key]++
 	}
+	order := append(direct, indirect...)
 	var out []string
 	for _, k := range order {
 		if counts[k] > 1 {
@@ -238,6 +249,31 @@ func (ex *locator) blocked(raw string) []string {
 		}
 	}
 	return out
+}
+
+// waitsInLearnerCode reports whether the innermost frame of stack outside
+// the standard library is in the lesson's own files.
+func (ex *locator) waitsInLearnerCode(stack string) bool {
+	for _, m := range frameRE.FindAllStringSubmatch(stack, -1) {
+		if standardLibrary(m[1]) {
+			continue
+		}
+		rel, ok := ex.workspaceFile(m[2])
+		return ok && strings.HasPrefix(rel, filepath.ToSlash(ex.job.Dir)+"/")
+	}
+	return false
+}
+
+// standardLibrary reports whether a stack frame's function line names a
+// function of the standard library: its import path has no dot in its
+// first element ("sync.(*Mutex).Lock(...)", "net/http.(*conn).serve").
+func standardLibrary(fn string) bool {
+	fn = strings.TrimPrefix(fn, "created by ")
+	first, _, slash := strings.Cut(fn, "/")
+	if !slash {
+		return true // a one-element path: "runtime.gopark(...)", "sync.(*Mutex).Lock(...)"
+	}
+	return !strings.Contains(first, ".")
 }
 
 // raceFrames returns the learner's locations of the first race report.

@@ -3,6 +3,7 @@ package checker
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -86,6 +87,56 @@ func TestCaptureBounded(t *testing.T) {
 		if got := c.out.total(); got != total {
 			t.Errorf("counted %d bytes, want %d", got, total)
 		}
+	}
+}
+
+// TestCaptureKeepsWholeDump: a timeout's dump of hundreds of goroutines
+// is kept whole (up to dumpCap), so that a learner goroutine listed among
+// the check's own is still found; the output's 4 KiB head and tail lost it
+// (lesson 14: 490 goroutines of the check around the learner's).
+func TestCaptureKeepsWholeDump(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("panic: test timed out after 1m0s\n")
+	for i := range 500 {
+		fmt.Fprintf(&b, "\ngoroutine %d [chan send]:\np.checkLoad.func1()\n\t/w/lesson/zz_tutor_check_test.go:249 +0x1\ncreated by p.checkLoad in goroutine 6\n\t/w/lesson/zz_tutor_check_test.go:240 +0x2\n", i+10)
+		if i == 250 {
+			b.WriteString("\ngoroutine 900 [chan send]:\np.New.func3()\n\t/w/lesson/code.go:77 +0x8e\n")
+		}
+	}
+	c := &capture{}
+	c.Write([]byte(b.String()))
+	c.flush()
+	loc := &locator{job: Job{Dir: "lesson"}, root: "/w"}
+	if got, want := loc.blocked(c.dump.String()), []string{"lesson/code.go:77 (chan send)"}; !slices.Equal(got, want) {
+		t.Errorf("blocked = %q, want %q", got, want)
+	}
+	for b.Len() < 4*dumpCap {
+		b.WriteString("\ngoroutine 901 [select]:\np.f()\n\t/w/lesson/zz_tutor_check_test.go:1 +0x1\n")
+	}
+	c = &capture{}
+	c.Write([]byte(b.String()))
+	if n := len(c.dump.head) + len(c.dump.tail); n > dumpCap {
+		t.Errorf("a %d-byte dump kept %d bytes, want at most %d", b.Len(), n, dumpCap)
+	}
+}
+
+// TestBlockedOrder: where the learner's code waits itself comes before
+// where it waits inside other code (the lesson's server package here), as
+// in lesson 14's deadlock: a core slot taken on the loop (line 77) holds
+// the loop that the quotes (line 67) wait for.
+func TestBlockedOrder(t *testing.T) {
+	indirect := "goroutine %d [chan send]:\nruntime.chansend1(0x1, 0x2)\n\t/go/src/runtime/chan.go:161 +0x1\n" +
+		"example.com/m/loop.(*Baton).Acquire(...)\n\t/w/loop/baton.go:20\n" +
+		"example.com/m/loop.(*Ctx).RunInPool(0x1, 0x2)\n\t/w/loop/app.go:120 +0x1\n" +
+		"example.com/m/lesson.New.func2(0x1)\n\t/w/lesson/code.go:67 +0x2\n"
+	direct := "goroutine 9 [chan send]:\nruntime.chansend1(0x1, 0x2)\n\t/go/src/runtime/chan.go:161 +0x1\n" +
+		"example.com/m/lesson.New.func3(0x1)\n\t/w/lesson/code.go:77 +0x8e\n" +
+		"example.com/m/loop.run(0x1)\n\t/w/loop/app.go:100 +0x57\n"
+	dump := "panic: test timed out after 1m0s\n\n" + fmt.Sprintf(indirect, 7) + "\n" + fmt.Sprintf(indirect, 8) + "\n" + direct
+	loc := &locator{job: Job{Dir: "lesson"}, root: "/w"}
+	want := []string{"lesson/code.go:77 (chan send)", "lesson/code.go:67 (chan send) ×2"}
+	if got := loc.blocked(dump); !slices.Equal(got, want) {
+		t.Errorf("blocked = %q, want %q", got, want)
 	}
 }
 
