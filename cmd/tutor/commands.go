@@ -180,7 +180,7 @@ func checkCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 				fmt.Fprintf(e.stdout, "Checking %s …\n", l.ID)
 			}
 			stopNote := slowNote(e.stderr, *asJSON)
-			res, err := a.Check(ctx, l)
+			res, err := a.Check(ctx, l, func(checker.Progress) { stopNote() }) // the build is done
 			stopNote()
 			if res == nil {
 				return err
@@ -231,7 +231,8 @@ func checkCmd(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 }
 
 // slowNote prints, if a check is still compiling after a few seconds, why
-// it is slow; the returned function cancels the note.
+// it is slow; the returned function cancels the note (call it when the
+// build ends: the checks themselves may take a minute).
 func slowNote(w io.Writer, quiet bool) func() {
 	if quiet {
 		return func() {}

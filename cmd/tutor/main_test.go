@@ -346,6 +346,17 @@ func TestEndlessHandler(t *testing.T) {
 		t.Errorf("timeout reported after %v, want within %v (+ the compile)", took, limit)
 	}
 	t.Logf("timeout after %v (limit %v); running: %s; blocked: %v", took.Round(time.Millisecond), l.Timeout, res.Running, res.Blocked)
+
+	// Again in the terminal, the build now warm (a link, well under the
+	// note's 4 s): the checks run for the whole limit, and the note about
+	// a slow first compile must not claim it is still compiling.
+	out, errOut, code := tutor(t, ws, "check", "02")
+	if code != 1 || !strings.Contains(out, "TIMEOUT") {
+		t.Errorf("check 02 again: exit %d, stdout %q; want 1 and TIMEOUT", code, out)
+	}
+	if strings.Contains(errOut, "still compiling") {
+		t.Errorf("check 02 with a warm build printed %q while its checks ran", errOut)
+	}
 	time.Sleep(300 * time.Millisecond)
 	if left := processesIn(t, ws); len(left) > 0 {
 		t.Errorf("a process of the check is still running:\n%s", strings.Join(left, "\n"))

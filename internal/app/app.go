@@ -68,9 +68,13 @@ func (a *App) Job(root string, l *lessons.Lesson, replace map[string][]byte) che
 // verdict in the progress. The error is non-nil only if ctx ended first
 // (then the result is nil) or the progress could not be saved (then the
 // result is still returned, and the error matches [workspace.ErrNotSaved]).
-func (a *App) Check(ctx context.Context, l *lessons.Lesson) (*checker.Result, error) {
+// onProgress, if not nil, is the job's [checker.Job.OnProgress]: it is
+// first called when the build is done and the first check starts.
+func (a *App) Check(ctx context.Context, l *lessons.Lesson, onProgress func(checker.Progress)) (*checker.Result, error) {
 	fp := a.WS.Fingerprint(l)
-	res, err := a.Runner.Run(ctx, a.Job(a.WS.Root, l, nil))
+	job := a.Job(a.WS.Root, l, nil)
+	job.OnProgress = onProgress
+	res, err := a.Runner.Run(ctx, job)
 	if err != nil {
 		return nil, err
 	}
