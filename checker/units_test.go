@@ -319,3 +319,17 @@ func TestReadReport(t *testing.T) {
 		t.Errorf("recordOf(B) = %+v, want nil", r)
 	}
 }
+
+// TestBuildSettings: cgo is off unless the race detector, which needs it,
+// is on (with cgo on, every build asks the C compiler for its version).
+func TestBuildSettings(t *testing.T) {
+	for _, race := range []bool{false, true} {
+		env := buildSettings(race, "/tmp/run")
+		if got, want := slices.Contains(env, "CGO_ENABLED=0"), !race; got != want {
+			t.Errorf("buildSettings(race %v) = %q: CGO_ENABLED=0 is there: %v, want %v", race, env, got, want)
+		}
+		if !slices.Contains(env, "GOTMPDIR=/tmp/run") {
+			t.Errorf("buildSettings(race %v) = %q, want GOTMPDIR=/tmp/run", race, env)
+		}
+	}
+}
