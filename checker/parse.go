@@ -162,8 +162,8 @@ var frameRE = regexp.MustCompile(`(?m)^(\S[^\n]*)\n\s+(\S+\.go):(\d+)(?: \+0x[0-
 func (ex *locator) learnerFrames(stack string) []frame {
 	var out []frame
 	for _, m := range frameRE.FindAllStringSubmatch(stack, -1) {
-		rel, ok := ex.workspaceFile(m[2])
-		if !ok || !strings.HasPrefix(rel, filepath.ToSlash(ex.job.Dir)+"/") {
+		rel, ok := ex.lessonFile(m[2])
+		if !ok {
 			continue
 		}
 		ln, _ := strconv.Atoi(m[3])
@@ -258,10 +258,19 @@ func (ex *locator) waitsInLearnerCode(stack string) bool {
 		if standardLibrary(m[1]) {
 			continue
 		}
-		rel, ok := ex.workspaceFile(m[2])
-		return ok && strings.HasPrefix(rel, filepath.ToSlash(ex.job.Dir)+"/")
+		_, ok := ex.lessonFile(m[2])
+		return ok
 	}
 	return false
+}
+
+// lessonFile is workspaceFile for the lesson's own files only.
+func (ex *locator) lessonFile(p string) (string, bool) {
+	rel, ok := ex.workspaceFile(p)
+	if !ok || !strings.HasPrefix(rel, filepath.ToSlash(ex.job.Dir)+"/") {
+		return "", false
+	}
+	return rel, true
 }
 
 // standardLibrary reports whether a stack frame's function line names a
